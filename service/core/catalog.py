@@ -1,0 +1,149 @@
+"""Campaigns, forms, schemas and reference lists, loaded from the data files.
+
+Everything the notices define is data (``data/campaigns``, ``data/reference``, ``schemas``, ``templates``),
+so a new call needs new files, not new code. The catalogue is read once per process and is immutable.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .fields import Field, schema_fields
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DATA = ROOT / "data"
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True, eq=False)
+class Form:
+    """One form of one campaign: its schema, its template and the campaign's settings for it."""
+
+    campaign_id: str
+    id: str
+    title: str
+    annex: str
+    schema: dict
+    template_path: Path
+    settings: dict
+
+    @property
+    def version(self) -> str:
+        return self.schema.get("x-version", "1.0.0")
+
+    @property
+    def kind(self) -> str:
+        """``docx`` or ``xlsx``: the template's format."""
+        return self.template_path.suffix.lstrip(".")
+
+    @functools.cached_property
+    def fields(self) -> list[Field]:
+        return schema_fields(self.schema)
+
+    @functools.cached_property
+    def validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@dataclass(frozen=True, eq=False)
+class Campaign:
+    """A call for submissions (one notice): its facts, rules and forms."""
+
+    id: str
+    data: dict
+    forms: dict[str, Form] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.data["title"]
+
+    def recommender_type(self, type_id: str) -> dict | None:
+        return next((t for t in self.data.get("recommender_types", []) if t["id"] == type_id), None)
+
+
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """All campaigns and reference lists known to this installation."""
+
+    campaigns: dict[str, Campaign]
+    reference: dict[str, dict]
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        try:
+            return self.campaigns[campaign_id]
+        except KeyError:
+            raise LookupError(f"未知的征集活动：{campaign_id}（可用：{'、'.join(self.campaigns)}）") from None
+
+    def form(self, campaign_id: str, form_id: str) -> Form:
+        campaign = self.campaign(campaign_id)
+        try:
+            return campaign.forms[form_id]
+        except KeyError:
+            raise LookupError(f"征集活动 {campaign_id} 没有表单 {form_id}（可用：{'、'.join(campaign.forms)}）") from None
+
+    def entities(self, source: str) -> list[dict]:
+        """Rows of a reference list usable as form entities (recommenders or groups)."""
+        ref = self.reference[source]
+        rows = ref.get("recommenders") or ref.get("groups") or []
+        return rows
+
+    def entity(self, source: str, entity_id: str) -> dict:
+        for row in self.entities(source):
+            if row.get("id") == entity_id:
+                return row
+        raise LookupError(f"名单 {source} 中没有编号为 {entity_id} 的单位")
+
+
+def load_catalog(root: Path = ROOT) -> Catalog:
+    """Read and check every data file; raise ValueError naming the file when one is invalid."""
+    data = root / "data"
+    ref_validator = Draft202012Validator(_json(data / "schemas" / "reference.schema.json"))
+    campaign_validator = Draft202012Validator(
+        _json(data / "schemas" / "campaign.schema.json"), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    reference: dict[str, dict] = {}
+    for path in sorted((data / "reference").glob("*.json")):
+        doc = _json(path)
+        errors = list(ref_validator.iter_errors(doc))
+        if errors:
+            raise ValueError(f"{path}: {errors[0].message}")
+        reference[path.stem] = doc
+    campaigns: dict[str, Campaign] = {}
+    for path in sorted((data / "campaigns").glob("*.json")):
+        doc = _json(path)
+        errors = list(campaign_validator.iter_errors(doc))
+        if errors:
+            raise ValueError(f"{path}: {errors[0].message}")
+        for key in ("submitters", "excluded_groups", "eligible_groups"):
+            if key in doc and doc[key] not in reference:
+                raise ValueError(f"{path}: {key} 引用了不存在的名单 {doc[key]}")
+        campaign = Campaign(id=doc["id"], data=doc)
+        for fdef in doc["forms"]:
+            schema = _json(root / "schemas" / fdef["schema"])
+            Draft202012Validator.check_schema(schema)
+            campaign.forms[fdef["id"]] = Form(
+                campaign_id=doc["id"],
+                id=fdef["id"],
+                title=fdef["title"],
+                annex=fdef.get("annex", ""),
+                schema=schema,
+                template_path=root / "templates" / fdef["template"],
+                settings=fdef,
+            )
+        campaigns[doc["id"]] = campaign
+    return Catalog(campaigns=campaigns, reference=reference)
+
+
+@functools.cache
+def catalog() -> Catalog:
+    """The process-wide catalogue (data files do not change while the service runs)."""
+    return load_catalog()

@@ -1,0 +1,73 @@
+"""The flat list of a form's fields, derived from its JSON Schema.
+
+Rendering, parsing, validation, exports and the web form all iterate over the same list, so a field
+exists in exactly one place: the schema. Paths are ``key`` for top-level values and ``array[].key``
+for the columns of a repeated table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One schema field as the rest of the system sees it."""
+
+    path: str
+    title: str
+    description: str
+    type: str  # string | integer | lines (array of strings)
+    required: bool
+    enum: tuple[str, ...] = ()
+    format: str | None = None
+    pattern: str | None = None
+    max_length: int | None = None
+    array: str | None = None  # for columns of a repeated table: the array's key
+
+    @property
+    def key(self) -> str:
+        """The last path segment: the key inside a record or an array item."""
+        return self.path.rsplit(".", 1)[-1] if self.array else self.path
+
+
+def _leaf(path: str, spec: dict, required: bool, array: str | None) -> Field:
+    kind = spec.get("type", "string")
+    if kind == "array":
+        kind = "lines"
+    return Field(
+        path=path,
+        title=spec.get("title", path),
+        description=spec.get("description", ""),
+        type=kind,
+        required=required,
+        enum=tuple(spec.get("enum", ())),
+        format=spec.get("format") or ("month" if "pattern" in spec and "(0[1-9]|1[0-2])" in spec["pattern"] else None),
+        pattern=spec.get("pattern"),
+        max_length=spec.get("maxLength"),
+        array=array,
+    )
+
+
+def schema_fields(schema: dict) -> list[Field]:
+    """Walk the top-level properties; arrays of objects become one field per column."""
+    out: list[Field] = []
+    required = set(schema.get("required", ()))
+    for key, spec in schema.get("properties", {}).items():
+        items = spec.get("items", {})
+        if spec.get("type") == "array" and items.get("type") == "object":
+            item_required = set(items.get("required", ()))
+            for sub, sub_spec in items.get("properties", {}).items():
+                out.append(_leaf(f"{key}[].{sub}", sub_spec, sub in item_required, key))
+        else:
+            out.append(_leaf(key, spec, key in required, None))
+    return out
+
+
+def arrays(fields: list[Field]) -> dict[str, list[Field]]:
+    """Columns of each repeated table, keyed by the array's key, in schema order."""
+    out: dict[str, list[Field]] = {}
+    for f in fields:
+        if f.array:
+            out.setdefault(f.array, []).append(f)
+    return out
