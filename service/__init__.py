@@ -1,1 +1,32 @@
-"""Document automation for the 示范性职业教育集团 campaigns."""
+"""Document automation for the 示范性职业教育集团（联盟） campaigns: generate, collect and check forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``instance/config.py``, then the caller's overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY="dev-only-change-me",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("JTH")
+    else:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False
+
+    from . import api, cli, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    return app

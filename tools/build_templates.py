@@ -80,16 +80,16 @@ def recommendation_letter() -> None:
     ], 480)
     members.raw_row("{%tr endfor %}")
 
-    w5 = [1500, 1600, 1900, 1800, TEXT_W - 6800]
-    contact = Table(w5)
-    contact.row([label("姓名"), label("职务"), label("办公电话"), label("手机"), label("电子邮箱")])
-    contact.row([v("contact_name"), v("contact_title"), v("contact_phone"), v("contact_mobile"), v("contact_email")])
+    contact = Table(w4)
+    contact.row([label("姓名"), v("contact_name"), label("职务"), v("contact_title")])
+    contact.row([label("办公电话"), v("contact_phone"), label("手机"), v("contact_mobile")])
+    contact.row([label("电子邮箱"), v("contact_email", span=3)])
 
     narrative = Table([TEXT_W])
     numerals = "一二三四五六七"
     narr_keys = ["governance", "resource_sharing", "industry_education", "talent_quality", "social_service",
                  "government_support", "features"]
-    for n, key in zip(numerals, narr_keys):
+    for n, key in zip(numerals, narr_keys, strict=True):
         narrative.row([Cell(para(run(f"（{n}）{p[key]['title']}", font="黑体", size=24)), shade=True)], 480)
         narrative.row([Cell(field(key, p[key]["title"], "{{ %s|paras }}" % key, indent_first=480), valign="top")], 2400)
 
@@ -121,7 +121,7 @@ def work_summary() -> None:
     p = s["properties"]
 
     def v(key: str, *, span: int = 1, expr: str | None = None) -> Cell:
-        return value(key, p[key]["title"], expr or "{{ %s|paras }}" % key, span=span, size=32)
+        return value(key, p[key]["title"], expr or "{{ %s|paras }}" % key, span=span)
 
     info = Table([1800, 2566, 1800, 2566])
     info.row([label("集团名称"), v("group_name", span=3)])
@@ -141,9 +141,9 @@ def work_summary() -> None:
     docs.raw_row("{%tr for d in policy_documents %}")
     docs.row([
         Cell(para(run("{{ loop.index }}"), align="center")),
-        value("policy_documents[].title", items["title"]["title"], "{{ d.title|paras }}", size=32),
-        value("policy_documents[].doc_number", items["doc_number"]["title"], "{{ d.doc_number|paras }}", size=32),
-        value("policy_documents[].issued", items["issued"]["title"], "{{ d.issued|paras }}", size=32),
+        value("policy_documents[].title", items["title"]["title"], "{{ d.title|paras }}"),
+        value("policy_documents[].doc_number", items["doc_number"]["title"], "{{ d.doc_number|paras }}"),
+        value("policy_documents[].issued", items["issued"]["title"], "{{ d.issued|paras }}"),
     ], 480)
     docs.raw_row("{%tr endfor %}")
 

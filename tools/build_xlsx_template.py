@@ -60,11 +60,11 @@ def summary_table() -> None:
         ws[first].number_format = "@"
         wb.defined_names[key] = DefinedName(key, attr_text=f"'{SHEET}'!${first[0]}${first[1:]}")
 
-    pair("A3:B3", "推荐单位（盖章）：", "C3:E3", "recommender")
-    pair("F3", "推荐单位类型：", "G3:H3", "recommender_type")
+    pair("A3:B3", "推荐单位（盖章）：", "C3:D3", "recommender")
+    pair("E3:F3", "推荐单位类型：", "G3:H3", "recommender_type")
     pair("A4:B4", "填表人：", "C4", "filled_by")
-    pair("D4", "联系方式：", "E4", "filler_phone")
-    pair("F4", "填表日期：", "G4:H4", "fill_date")
+    pair("D4", "联系方式：", "E4:F4", "filler_phone")
+    pair("G4", "填表日期：", "H4", "fill_date")
     for row in (3, 4):
         ws.row_dimensions[row].height = 28
 

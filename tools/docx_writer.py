@@ -67,17 +67,17 @@ def para(
 
 
 def field(tag: str, alias: str, expression: str, *, size: int = 24, indent_first: int = 0, align: str | None = None) -> str:
-    """A block-level rich-text content control around one paragraph holding a docxtpl expression.
+    """A paragraph holding an inline rich-text content control around a docxtpl expression.
 
-    docxtpl turns ``\\a`` in a rendered value into a new paragraph, which is only valid XML because
-    the control wraps the whole paragraph (block level), so multi-paragraph narratives stay inside it.
+    Inline, not block-level: LibreOffice 7.4 turns a block-level control into an input field and writes its
+    text several times over on re-save. Line breaks in a value become ``w:br`` inside the one run.
     """
-    body = para(run(expression, size=size), indent_first=indent_first, align=align, line=360 if indent_first else None)
-    return (
-        f'<w:sdt><w:sdtPr><w:alias w:val="{_attr(alias)}"/><w:tag w:val="{_attr(tag)}"/>'
-        f'<w:id w:val="{zlib.crc32(tag.encode()) % 2_000_000_000}"/><w:rPr>{run_props(size=size)}</w:rPr></w:sdtPr>'
-        f"<w:sdtContent>{body}</w:sdtContent></w:sdt>"
+    control = (
+        f'<w:sdt><w:sdtPr><w:rPr>{run_props(size=size)}</w:rPr><w:alias w:val="{_attr(alias)}"/>'
+        f'<w:tag w:val="{_attr(tag)}"/><w:id w:val="{zlib.crc32(tag.encode()) % 2_000_000_000}"/></w:sdtPr>'
+        f"<w:sdtContent>{run(expression, size=size)}</w:sdtContent></w:sdt>"
     )
+    return para(control, indent_first=indent_first, align=align, line=360 if indent_first else None)
 
 
 @dataclass

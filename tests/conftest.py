@@ -1,0 +1,71 @@
+"""Shared fixtures: the app, its client and CLI runner, the catalogue, and a LibreOffice runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from service import create_app
+from service.core.catalog import catalog as load
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+FONTS_CONF = ROOT / "config" / "fonts.conf"
+CAMPAIGN_OF = {"recommendation_letter": "jth-2020", "summary_table": "jth-2020", "work_summary": "ln-2018"}
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return load()
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app({"TESTING": True, "SECRET_KEY": "test"})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def sample(form_id: str) -> dict:
+    """A complete, valid record of the form (tests/data/<form>.json)."""
+    return json.loads((DATA / f"{form_id}.json").read_text(encoding="utf-8"))
+
+
+def soffice_convert(paths: list[Path], target: str, outdir: Path, profile: Path) -> list[Path]:
+    """Convert files with one headless LibreOffice process (as people's office suite would save them)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, FONTCONFIG_FILE=str(FONTS_CONF))
+    subprocess.run(
+        ["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+         "--convert-to", target, "--outdir", str(outdir), *map(str, paths)],
+        check=True, capture_output=True, timeout=300, env=env,
+    )
+    ext = target.split(":")[0]
+    out = [outdir / (p.stem + "." + ext) for p in paths]
+    missing = [p for p in out if not p.exists()]
+    assert not missing, f"LibreOffice did not produce {missing}"
+    return out
+
+
+def pdf_text(path: Path) -> str:
+    """pdftotext of a PDF, NFKC-normalized (Noto CJK maps 示 to a Kangxi radical in extracted text)."""
+    text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True).stdout.decode()
+    return unicodedata.normalize("NFKC", text)
+
+
+@pytest.fixture(scope="session")
+def lo_profile(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("lo-profile")
