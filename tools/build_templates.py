@@ -90,7 +90,8 @@ def recommendation_letter() -> None:
     narr_keys = ["governance", "resource_sharing", "industry_education", "talent_quality", "social_service",
                  "government_support", "features"]
     for n, key in zip(numerals, narr_keys, strict=True):
-        narrative.row([Cell(para(run(f"（{n}）{p[key]['title']}", font="黑体", size=24)), shade=True)], 480)
+        heading = para(run(f"（{n}）{p[key]['title']}", font="黑体", size=24), keep_next=True)
+        narrative.row([Cell(heading, shade=True)], 480)
         narrative.row([Cell(field(key, p[key]["title"], "{{ %s|paras }}" % key, indent_first=480), valign="top")], 2400)
 
     seal = Table([1800, TEXT_W - 1800])

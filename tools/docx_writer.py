@@ -77,7 +77,8 @@ def field(tag: str, alias: str, expression: str, *, size: int = 24, indent_first
         f'<w:tag w:val="{_attr(tag)}"/><w:id w:val="{zlib.crc32(tag.encode()) % 2_000_000_000}"/></w:sdtPr>'
         f"<w:sdtContent>{run(expression, size=size)}</w:sdtContent></w:sdt>"
     )
-    return para(control, indent_first=indent_first, align=align, line=360 if indent_first else None)
+    # left, not justified: a justified line that ends in w:br is stretched across the cell
+    return para(control, indent_first=indent_first, align=align or "left", line=360 if indent_first else None)
 
 
 @dataclass
