@@ -103,6 +103,15 @@ class Catalog:
         raise LookupError(f"名单 {source} 中没有编号为 {entity_id} 的单位")
 
 
+def _checked(path: Path, validator: Draft202012Validator) -> dict:
+    """A data file's content, refused with the file's name and the first problem when it breaks its schema."""
+    doc = _json(path)
+    error = next(iter(validator.iter_errors(doc)), None)
+    if error is not None:
+        raise ValueError(f"{path}: {error.message}")
+    return doc
+
+
 def load_catalog(root: Path = ROOT) -> Catalog:
     """Read and check every data file; raise ValueError naming the file when one is invalid."""
     data = root / "data"
@@ -112,17 +121,10 @@ def load_catalog(root: Path = ROOT) -> Catalog:
     )
     reference: dict[str, dict] = {}
     for path in sorted((data / "reference").glob("*.json")):
-        doc = _json(path)
-        errors = list(ref_validator.iter_errors(doc))
-        if errors:
-            raise ValueError(f"{path}: {errors[0].message}")
-        reference[path.stem] = doc
+        reference[path.stem] = _checked(path, ref_validator)
     campaigns: dict[str, Campaign] = {}
     for path in sorted((data / "campaigns").glob("*.json")):
-        doc = _json(path)
-        errors = list(campaign_validator.iter_errors(doc))
-        if errors:
-            raise ValueError(f"{path}: {errors[0].message}")
+        doc = _checked(path, campaign_validator)
         for key in ("submitters", "excluded_groups", "eligible_groups"):
             if key in doc and doc[key] not in reference:
                 raise ValueError(f"{path}: {key} 引用了不存在的名单 {doc[key]}")
