@@ -817,21 +817,21 @@ def _check_layout(
         prev_end = end
 
 
+# What zipfile raises for a damaged member: bad headers, a broken deflate stream, a short read.
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
+
+
+def _corrupt(info: zipfile.ZipInfo, exc: Exception) -> InputRejected:
+    return InputRejected("ZIP_CORRUPT", detail={"entry": info.filename, "error": str(exc)[:200]})
+
+
 def _peek(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """First four bytes of a member; zipfile bounds the inflate work to ~4 KiB."""
     try:
         with zf.open(info) as fh:
             return fh.read(4)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-    ) as exc:
-        raise InputRejected(
-            "ZIP_CORRUPT", detail={"entry": info.filename, "error": str(exc)[:200]}
-        ) from exc
+    except _ZIP_READ_ERRORS as exc:
+        raise _corrupt(info, exc) from exc
 
 
 def read_member(
@@ -897,16 +897,8 @@ def _stream_member(
         raise InputRejected(
             "FILE_ENCRYPTED", detail={"container": "zip", "entry": info.filename}
         ) from exc
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        NotImplementedError,
-    ) as exc:
-        raise InputRejected(
-            "ZIP_CORRUPT", detail={"entry": info.filename, "error": str(exc)[:200]}
-        ) from exc
+    except _ZIP_READ_ERRORS as exc:
+        raise _corrupt(info, exc) from exc
     return produced
 
 
