@@ -1,0 +1,300 @@
+"""A targeted read of a .docx: body paragraphs, tables on a column grid, content controls, properties.
+
+The parser needs only visible text and where it sits, so this reads ``word/document.xml`` with lxml
+(through the hardened zip/XML layer in :mod:`safety`) instead of building python-docx's object model,
+which costs about ten times as much per document. Text is what a person sees: tracked deletions,
+field instructions, fallback copies of text boxes and moved-from text are left out; line breaks and
+tabs are kept.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = "{%s}" % W_NS
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_SKIP = {W + "del", W + "moveFrom", W + "instrText", W + "delText", W + "delInstrText", W + "sdtPr", W + "rPr",
+         W + "pPr", W + "tblPr", W + "trPr", W + "tcPr", W + "txbxContent", MC + "Fallback", W + "footnoteReference",
+         W + "commentReference", W + "fldData"}
+# Containers whose children are body-level blocks or rows or cells.
+_WRAPPERS = {W + "customXml", W + "smartTag", W + "ins", W + "moveTo"}
+
+
+@dataclass
+class Sdt:
+    """A content control: its anchor (tag, alias), its text, whether it is the plain-text kind, and its place."""
+
+    tag: str
+    alias: str
+    text: str
+    plain: bool
+    table: int | None = None
+    row: int | None = None
+    cell: int | None = None
+    paragraph: int | None = None
+
+
+@dataclass
+class Cell:
+    """One ``w:tc``: its text (paragraphs joined by newlines) and its position on the table grid."""
+
+    text: str
+    index: int
+    grid_col: int
+    span: int
+    continued: bool  # a vertically merged continuation (its content belongs to the cell above)
+    sdts: list[Sdt] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    index: int
+    cells: list[Cell]
+
+    def at(self, grid_col: int) -> Cell | None:
+        """The cell covering a grid column."""
+        for cell in self.cells:
+            if cell.grid_col <= grid_col < cell.grid_col + cell.span:
+                return cell
+        return None
+
+    @property
+    def text(self) -> str:
+        return "".join(c.text for c in self.cells)
+
+
+@dataclass
+class Table:
+    index: int
+    rows: list[Row]
+
+
+@dataclass
+class Paragraph:
+    index: int
+    text: str
+    sdts: list[Sdt] = field(default_factory=list)
+
+
+@dataclass
+class DocxDocument:
+    """The body in order (paragraphs and top-level tables), every content control, and the document's properties."""
+
+    blocks: list[Paragraph | Table]
+    sdts: list[Sdt]
+    custom: dict[str, str]
+    application: str
+
+    @property
+    def tables(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
+    @property
+    def paragraphs(self) -> list[Paragraph]:
+        return [b for b in self.blocks if isinstance(b, Paragraph)]
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.blocks: list[Paragraph | Table] = []
+        self.sdts: list[Sdt] = []
+        self.paragraph_count = 0
+
+    # -- text -------------------------------------------------------------------------------------------------
+
+    def text(self, el: etree._Element, out: list[str], sdts: list[tuple[etree._Element, int]]) -> None:
+        """Append the visible text under ``el``; record each content control with the offset its text starts at."""
+        for child in el:
+            tag = child.tag
+            if tag == W + "t":
+                if child.text:
+                    out.append(child.text)
+            elif tag in _SKIP or not isinstance(tag, str):
+                continue
+            elif tag == W + "tab":
+                out.append("\t")
+            elif tag in (W + "br", W + "cr"):
+                out.append("\n")
+            elif tag == W + "noBreakHyphen":
+                out.append("-")
+            elif tag == W + "p":
+                if out and not out[-1].endswith("\n"):
+                    out.append("\n")
+                self.text(child, out, sdts)
+                out.append("\n")
+            elif tag == W + "tbl":
+                # A nested table: its text belongs to the cell, row by row.
+                for tr in child.iter(W + "tr"):
+                    for tc in tr.iter(W + "tc"):
+                        self.text(tc, out, sdts)
+            elif tag == W + "sdt":
+                start = sum(len(s) for s in out)
+                content = child.find(W + "sdtContent")
+                if content is not None:
+                    self.text(content, out, sdts)
+                sdts.append((child, start))
+            else:
+                self.text(child, out, sdts)
+
+    def _sdt(self, el: etree._Element, text: str) -> Sdt:
+        pr = el.find(W + "sdtPr")
+        tag = alias = ""
+        plain = False
+        if pr is not None:
+            t = pr.find(W + "tag")
+            a = pr.find(W + "alias")
+            tag = (t.get(W + "val") or "") if t is not None else ""
+            alias = (a.get(W + "val") or "") if a is not None else ""
+            plain = pr.find(W + "text") is not None
+        return Sdt(tag=tag, alias=alias, text=text, plain=plain)
+
+    def _collect(self, el: etree._Element) -> tuple[str, list[Sdt]]:
+        parts: list[str] = []
+        found: list[tuple[etree._Element, int]] = []
+        self.text(el, parts, found)
+        text = "".join(parts)
+        sdts = []
+        for sdt_el, _start in found:
+            inner: list[str] = []
+            content = sdt_el.find(W + "sdtContent")
+            if content is not None:
+                self.text(content, inner, [])
+            sdts.append(self._sdt(sdt_el, _strip_newlines("".join(inner))))
+        return _strip_newlines(text), sdts
+
+    # -- structure --------------------------------------------------------------------------------------------
+
+    def body(self, el: etree._Element) -> None:
+        for child in el:
+            tag = child.tag
+            if tag == W + "p":
+                text, sdts = self._collect(child)
+                para = Paragraph(self.paragraph_count, text, sdts)
+                self.paragraph_count += 1
+                for s in sdts:
+                    s.paragraph = para.index
+                self.blocks.append(para)
+                self.sdts.extend(sdts)
+            elif tag == W + "tbl":
+                self.table(child)
+            elif tag == W + "sdt":
+                content = child.find(W + "sdtContent")
+                if content is not None:
+                    # A block-level control: its paragraphs are body paragraphs; remember its anchor on them.
+                    before = len(self.blocks)
+                    self.body(content)
+                    text = "\n".join(b.text for b in self.blocks[before:] if isinstance(b, Paragraph))
+                    sdt = self._sdt(child, text)
+                    first = next((b for b in self.blocks[before:] if isinstance(b, Paragraph)), None)
+                    if first is not None:
+                        sdt.paragraph = first.index
+                        first.sdts.append(sdt)
+                    self.sdts.append(sdt)
+            elif tag in _WRAPPERS:
+                self.body(child)
+
+    def table(self, tbl: etree._Element) -> None:
+        table = Table(index=len(self.tables_seen()), rows=[])
+        self.blocks.append(table)
+        for tr in _children(tbl, W + "tr"):
+            row = Row(index=len(table.rows), cells=[])
+            grid = 0
+            tr_pr = tr.find(W + "trPr")
+            if tr_pr is not None:
+                before = tr_pr.find(W + "gridBefore")
+                if before is not None:
+                    grid = _int(before.get(W + "val"), 0)
+            for tc in _children(tr, W + "tc"):
+                span, continued = 1, False
+                pr = tc.find(W + "tcPr")
+                if pr is not None:
+                    gs = pr.find(W + "gridSpan")
+                    if gs is not None:
+                        span = max(1, _int(gs.get(W + "val"), 1))
+                    vm = pr.find(W + "vMerge")
+                    if vm is not None and vm.get(W + "val", "continue") == "continue":
+                        continued = True
+                text, sdts = self._collect(tc)
+                cell = Cell(text=text, index=len(row.cells), grid_col=grid, span=span, continued=continued, sdts=sdts)
+                for s in sdts:
+                    s.table, s.row, s.cell = table.index, row.index, cell.index
+                self.sdts.extend(sdts)
+                row.cells.append(cell)
+                grid += span
+            table.rows.append(row)
+
+    def tables_seen(self) -> list[Table]:
+        return [b for b in self.blocks if isinstance(b, Table)]
+
+
+def _children(el: etree._Element, tag: str):
+    """Direct children with ``tag``, looking through wrappers (customXml, sdt around rows or cells)."""
+    for child in el:
+        if child.tag == tag:
+            yield child
+        elif child.tag in _WRAPPERS:
+            yield from _children(child, tag)
+        elif child.tag == W + "sdt":
+            content = child.find(W + "sdtContent")
+            if content is not None:
+                yield from _children(content, tag)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _strip_newlines(text: str) -> str:
+    return text.strip("\n")
+
+
+def _main_part(zf: zipfile.ZipFile) -> str:
+    names = set(zf.namelist())
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    # Some tools name the main part differently; the content types say which it is.
+    ct = parse_xml(read_member(zf, "[Content_Types].xml"))
+    for override in ct:
+        if str(override.get("ContentType", "")).endswith("wordprocessingml.document.main+xml"):
+            return str(override.get("PartName", "")).lstrip("/")
+    raise InputRejected("OOXML_INVALID", detail={"missing": "word/document.xml"})
+
+
+def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, str], str]:
+    """Custom document properties (where the identity stamp lives) and the application that last saved the file."""
+    custom: dict[str, str] = {}
+    names = set(zf.namelist())
+    if "docProps/custom.xml" in names:
+        root = parse_xml(read_member(zf, "docProps/custom.xml", limits), limits)
+        for prop in root:
+            name = prop.get("name")
+            if name and len(prop):
+                custom[name] = "".join(prop[0].itertext())
+    app = ""
+    if "docProps/app.xml" in names:
+        root = parse_xml(read_member(zf, "docProps/app.xml", limits), limits)
+        for child in root:
+            if isinstance(child.tag, str) and child.tag.endswith("}Application"):
+                app = child.text or ""
+    return custom, app
+
+
+def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocument:
+    """Read an opened (already vetted) .docx package."""
+    root = parse_xml(read_member(zf, _main_part(zf), limits), limits)
+    body = root.find(W + "body")
+    if body is None:
+        raise InputRejected("OOXML_INVALID", detail={"missing": "w:body"})
+    reader = _Reader()
+    reader.body(body)
+    custom, app = read_properties(zf, limits)
+    return DocxDocument(blocks=reader.blocks, sdts=reader.sdts, custom=custom, application=app)
