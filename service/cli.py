@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -10,8 +11,11 @@ import click
 from flask import Flask
 
 from .core.catalog import catalog
+from .core.parse import parse
 from .core.record_check import check_record
 from .core.render import render
+from .core.report import text_report
+from .core.rules import batch_rules
 from .core.template_check import check_all
 
 forms = click.Group("forms", help="表单：列出、生成、检查模板。")
@@ -83,6 +87,41 @@ def check_cmd() -> None:
             click.echo(f"  - {p}")
         bad += len(problems)
     if bad:
+        sys.exit(1)
+
+
+@forms.command("parse")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出每个文件的结果")
+@click.option("--campaign", help="文件报送到的征集活动（如 jth-2020）；不填则接受任何征集活动的表格")
+@click.option("--received-at", help="报送时间（ISO 8601，如 2020-11-20T10:00:00+08:00），用于判断是否逾期；默认为当前时间")
+def parse_cmd(files: tuple[str, ...], as_json: bool, campaign: str | None, received_at: str | None) -> None:
+    """读取交回的表格文件，输出记录与校验报告。退出码：0 全部通过，1 有校验错误，2 有文件无法读取。"""
+    when = None
+    if received_at:
+        try:
+            when = dt.datetime.fromisoformat(received_at)
+        except ValueError:
+            raise click.BadParameter("应为 ISO 8601 时间，如 2020-11-20T10:00:00+08:00", param_hint="--received-at") from None
+        if when.tzinfo is None:
+            raise click.BadParameter("请带上时区，如 +08:00", param_hint="--received-at")
+    if campaign:
+        try:
+            catalog().campaign(campaign)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    results = [parse(Path(f).read_bytes(), Path(f).name, campaign=campaign, received_at=when) for f in files]
+    for result, path in zip(results, files, strict=True):
+        result.file = path
+    batch_rules(results, catalog())
+    if as_json:
+        docs = [r.to_dict() for r in results]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n\n".join(text_report(r) for r in results))
+    if any(not r.readable for r in results):
+        sys.exit(2)
+    if any(r.errors for r in results):
         sys.exit(1)
 
 

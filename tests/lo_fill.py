@@ -22,7 +22,11 @@ Calc fill ops (first sheet unless "sheet" is given):
   {"label": L, "value": V}                 type V into the first cell right of L's merged area
   {"table": [h1, ..], "rows": [[..], ..], "delete_extra": bool}
   {"add_sheet": name, "cells": {"A1": V, ..}}
-  "as": "string" on a label/table op stores text instead of typing (setFormula).
+  Calc values are typed (cell.FormulaLocal: parsed like the input line, so a Text-formatted "@" cell keeps
+  "2020-06-01" as text and a General cell makes it a date); "as": "string" (setString) or "formula"
+  (setFormula) on an op overrides that.
+
+"timeout" (seconds, default 600): a watchdog kills soffice and exits 3 when the whole run takes longer.
 
 Labels match after removing all whitespace and one trailing "：" or ":". A "\\n" in a Writer value is a new
 paragraph. A label, heading or table that is not found (or found twice) is an error: exit status 2.
@@ -116,7 +120,6 @@ class Office:
                 if time.monotonic() > deadline:
                     raise FillError(f"soffice did not accept a connection within {CONNECT_TIMEOUT:.0f} s") from None
                 time.sleep(0.25)
-        self.ctx = ctx
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
 
     def load(self, path: Path):

@@ -168,8 +168,12 @@ def _from_cell(field_: Field, raw: Any) -> Normalized | None:
             return Normalized(flag="FIELD_UNCERTAIN", message="单元格是日期时间，请只填写日期。", candidates=[raw.isoformat()])
         raw = raw.date()
     if isinstance(raw, dt.date):
-        if field_.format == "month":
-            return Normalized(value=raw.strftime("%Y-%m-%d"))
+        if field_.format == "month" and raw.day == 1:
+            # A date cell holds a day even when only 2012-05 was typed; which was meant cannot be known.
+            month = raw.strftime("%Y-%m")
+            return Normalized(flag="FIELD_UNCERTAIN", candidates=[month, raw.isoformat()],
+                              message=f"单元格被 Excel 识别为日期 {raw.isoformat()}，无法确定填写的是 {month} 还是具体日期；"
+                                      "请把单元格设为“文本”格式后重新填写。")
         return Normalized(value=raw.isoformat())
     if isinstance(raw, float):
         if raw.is_integer() and abs(raw) < 1e15:

@@ -26,7 +26,7 @@ from .rules import document_rules
 from .safety import DEFAULT_LIMITS, InputRejected, Limits, open_package, sniff
 from .xlsx_read import XlsxDocument, read_xlsx
 
-SPREADSHEET_KINDS = {"xls", "et", "ods", "xltx", "xlsx"}
+SPREADSHEET_EXTS = {".xls", ".et", ".ods", ".xltx", ".xlsx", ".ett", ".xlt"}
 MIN_STRUCTURE_SCORE = 0.6
 
 
@@ -88,7 +88,7 @@ def _open(data: bytes, filename: str, converter: Any, limits: Limits) -> tuple[D
     fmt = sniffed.ext.lstrip(".")
     converted = False
     if sniffed.needs_conversion:
-        target = "xlsx" if sniffed.kind in SPREADSHEET_KINDS else "docx"
+        target = "xlsx" if sniffed.ext in SPREADSHEET_EXTS else "docx"
         data = (converter or get_converter()).convert(data, sniffed.ext, target)
         sniffed = sniff(data, "converted." + target, limits)
         converted = True

@@ -23,7 +23,7 @@ class FieldProblem:
 
 _CODES = {
     "required": ("FIELD_REQUIRED", "必须填写"),
-    "type": ("FIELD_TYPE", "类型不正确"),
+    "type": ("FIELD_TYPE", "应填写{expected}"),
     "enum": ("FIELD_ENUM", "只能填写以下选项之一：{options}"),
     "pattern": ("FIELD_PATTERN", "格式不正确：{description}"),
     "format": ("FIELD_FORMAT", "格式不正确：{description}"),
@@ -34,6 +34,9 @@ _CODES = {
     "minItems": ("FIELD_TOO_FEW", "至少 {limit} 项"),
     "additionalProperties": ("FIELD_UNKNOWN", "表单中没有这个字段"),
 }
+
+
+_EXPECTED = {"integer": "整数（阿拉伯数字，如 12）", "string": "文字", "array": "一项或多项内容", "object": "表格行"}
 
 
 def _title(form: Form, path: list) -> tuple[str, str]:
@@ -65,6 +68,7 @@ def check_record(form: Form, record: dict, *, partial: bool = False) -> list[Fie
             options="、".join(map(str, spec.get("enum", []))),
             description=spec.get("description", ""),
             limit=err.validator_value,
+            expected=_EXPECTED.get(str(err.validator_value), "正确类型的内容"),
         )
         out.append(FieldProblem(dotted, title, code, f"“{title}”{msg}"))
     return out

@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .catalog import Catalog, Campaign, Form
+from .catalog import Campaign, Catalog, Form
 from .names import NameIndex, normalize_name
 from .report import ERROR, INFO, REVIEW, ParseResult, Problem
 from .wordcount import word_count
@@ -178,12 +178,15 @@ def _entity_fields_agree(result: ParseResult, form: Form, row: dict) -> None:
         if attr == "name" or attr not in row or path not in result.record:
             continue
         expected, given = row[attr], result.record[path]
-        as_set = (lambda v: {normalize_name(x) for x in (v if isinstance(v, list) else [v])})
-        if as_set(expected) != as_set(given):
+        if _name_set(expected) != _name_set(given):
             shown = "、".join(expected) if isinstance(expected, list) else expected
             written = "、".join(given) if isinstance(given, list) else given
             result.add(Problem("LEAD_SCHOOL_MISMATCH", f"“{_title(form, path)}”填写为“{written}”，与通知名单中的“{shown}”不一致。"
                                "请填写本集团名单中的牵头单位。", ERROR, path, _title(form, path), _where(result, path)))
+
+
+def _name_set(value: Any) -> set[str]:
+    return {normalize_name(str(x)) for x in (value if isinstance(value, list) else [value])}
 
 
 def _char_limit(result: ParseResult, form: Form) -> None:
@@ -309,7 +312,7 @@ def _cross_check(files: list[ParseResult], cat: Catalog, campaign: Campaign, che
     for f in items:
         if f.record.get(item_key):
             by_name[normalize_name(str(f.record[item_key]))].append(f)
-    for name, dupes in by_name.items():
+    for dupes in by_name.values():
         if len(dupes) > 1:
             for f in dupes:
                 f.add(Problem("DUPLICATE_SUBMISSION", f"同一推荐单位为“{f.record.get(item_key)}”提交了 {len(dupes)} 份"
