@@ -6,6 +6,9 @@ import copy
 import datetime as dt
 import io
 import json
+import re
+import tracemalloc
+import zipfile
 
 import pytest
 from lxml import etree
@@ -17,6 +20,7 @@ from service.core.rules import batch_rules
 
 from . import docx_edit as de
 from .conftest import CAMPAIGN_OF, sample
+from .test_safety import BILLION_LAUGHS, XXE
 
 ON_TIME = {"jth-2020": dt.datetime(2020, 11, 20, 9, tzinfo=dt.UTC), "ln-2018": dt.datetime(2018, 6, 1, 9, tzinfo=dt.UTC)}
 W = de.W
@@ -429,3 +433,67 @@ def test_result_json_has_the_documented_keys():
     doc = parsed(rendered("recommendation_letter"), "recommendation_letter").to_dict()
     assert {"campaign", "form", "entity", "record", "fields", "errors", "warnings", "status"} <= set(doc)
     json.dumps(doc, ensure_ascii=False)
+
+
+# ---- broken and hostile files -------------------------------------------------------------------------------
+
+
+def _bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", b"<Types/>")
+        with zf.open("word/document.xml", "w", force_zip64=True) as fh:
+            for _ in range(64):
+                fh.write(bytes(1 << 20))
+    return out.getvalue()
+
+
+def _hostile(part: str, xml: bytes, form_id: str = "recommendation_letter") -> bytes:
+    return de.rezip(rendered(form_id), {part: xml})
+
+
+def _macro_enabled() -> bytes:
+    content = rendered("recommendation_letter")
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        types = zf.read("[Content_Types].xml").replace(
+            b"wordprocessingml.document.main+xml", b"ms-word.document.macroEnabled.main+xml")
+    data = de.rezip(content, {"[Content_Types].xml": types})
+    with zipfile.ZipFile(io.BytesIO(data), "a") as zf:
+        zf.writestr("word/vbaProject.bin", b"\x00" * 64)
+    return data
+
+
+def _encrypted() -> bytes:
+    from .test_safety import encrypt_ooxml
+    return encrypt_ooxml(rendered("recommendation_letter"))
+
+
+BAD_FILES = {
+    "empty": (lambda: b"", "推荐书.docx", "FILE_EMPTY"),
+    "text": (lambda: "这不是 Word 文件".encode() * 20, "推荐书.docx", "FILE_NOT_OFFICE"),
+    "truncated": (lambda: rendered("recommendation_letter")[:4000], "推荐书.docx", "ZIP_CORRUPT"),
+    "zip-bomb": (_bomb, "推荐书.docx", "ZIP_BOMB"),
+    "xxe": (lambda: _hostile("word/document.xml", XXE), "推荐书.docx", "XML_HOSTILE"),
+    "billion-laughs": (lambda: _hostile("word/document.xml", BILLION_LAUGHS), "推荐书.docx", "XML_HOSTILE"),
+    "xlsx-xxe": (lambda: _hostile("xl/worksheets/sheet1.xml", XXE, "summary_table"), "汇总表.xlsx", "XML_HOSTILE"),
+    "encrypted": (_encrypted, "推荐书.docx", "FILE_ENCRYPTED"),
+    "macro": (_macro_enabled, "推荐书.docm", "FILE_MACRO"),
+    "png": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "扫描件.docx", "FILE_IMAGE_OR_PDF"),
+    "pdf": (lambda: b"%PDF-1.7\n" + bytes(200), "推荐书.pdf", "FILE_IMAGE_OR_PDF"),
+    "oversized": (lambda: b"PK\x03\x04" + bytes(21 * 1024 * 1024), "推荐书.docx", "FILE_TOO_LARGE"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_file_gets_a_clear_chinese_error_with_a_stable_code(case):
+    make, name, code = BAD_FILES[case]
+    data = make()
+    tracemalloc.start()
+    result = parse(data, name, received_at=ON_TIME["jth-2020"])
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert not result.readable and result.status == "rejected"
+    assert [p.code for p in result.errors] == [code]
+    assert re.search(r"[\u4e00-\u9fff]{4}", result.errors[0].message)
+    assert peak < 16 * 1024 * 1024 + 2 * len(data), f"parsing {case} used {peak} bytes"
+    assert result.record == {}

@@ -83,6 +83,15 @@ def repeated_unit(text: str) -> str | None:
     return None
 
 
+def _corrupted(found: Found, text: str, sdts: list[Sdt], where: Where | None) -> bool:
+    """Flag a value that LibreOffice wrote several times over into plain-text controls."""
+    unit = repeated_unit(text.strip())
+    if unit and any(s.plain for s in sdts):
+        found.flag, found.message, found.candidates, found.where = "FIELD_CORRUPTED", CORRUPTED, [unit], where
+        return True
+    return False
+
+
 def _strip_static(text: str, static: tuple[str, ...]) -> str:
     if not static:
         return text
@@ -171,7 +180,18 @@ def _collect(found: Found, values: list[tuple[str, Where]], how: str) -> Found:
 def _by_sdt(doc: DocxDocument, loc: Locator, sdts: list[Sdt], index: _DocIndex, layout: Layout) -> Found:
     found = Found(loc.path, label=loc.label)
     values: list[tuple[str, Where]] = []
+    per_cell: dict[tuple[int | None, int | None, int | None, int | None], int] = {}
     for sdt in sdts:
+        key = (sdt.table, sdt.row, sdt.cell, sdt.paragraph)
+        per_cell[key] = per_cell.get(key, 0) + 1
+    for sdt in sdts:
+        if sdt.plain and per_cell[(sdt.table, sdt.row, sdt.cell, sdt.paragraph)] > 1:
+            # LibreOffice splits a plain-text control into several copies when it re-saves it.
+            where = (_cell_where(doc.tables[sdt.table], doc.tables[sdt.table].rows[sdt.row],
+                                 doc.tables[sdt.table].rows[sdt.row].cells[sdt.cell]) if sdt.table is not None
+                     else Where("paragraph", paragraph=sdt.paragraph))
+            found.how, found.where, found.flag, found.message = CONTENT_CONTROL, where, "FIELD_CORRUPTED", CORRUPTED
+            return found
         if sdt.table is not None:
             table = doc.tables[sdt.table]
             row = table.rows[sdt.row]
@@ -217,6 +237,10 @@ def _right_of(loc: Locator, layout: Layout, index: _DocIndex, right_labels: set[
         if len(filled) > 1:
             return _ambiguous(found, filled)
         if filled:
+            holder = row.cells[filled[0][1].cell]
+            if _corrupted(found, filled[0][0], holder.sdts, filled[0][1]):
+                found.how = LABEL
+                return found
             values.append(filled[0])
         elif texts:
             values.append(texts[0])
@@ -236,6 +260,9 @@ def _below(loc: Locator, index: _DocIndex, below_labels: set[str]) -> Found:
         nxt = table.rows[row.index + 1]
         target = nxt.at(cell.grid_col)
         if target is not None:
+            if _corrupted(found, target.text, target.sdts, _cell_where(table, nxt, target)):
+                found.how = HEADER
+                return found
             values.append((target.text, _cell_where(table, nxt, target)))
     return _collect(found, values, HEADER)
 
@@ -338,6 +365,7 @@ def _docx_array(doc: DocxDocument, array: str, columns: list[Locator], layout: L
                         item[key] = Found(path, "", HEADER, None, label=header_cell.text)
                         continue
                     item[key] = Found(path, cell.text, HEADER, _cell_where(table, nxt, cell), label=header_cell.text)
+                    _corrupted(item[key], cell.text, cell.sdts, item[key].where)
                 if any(str(f.raw).strip() for f in item.values()):
                     items.append(item)
             return items, HEADER, Where("table", table=table.index, row=row.index, cell=0)
@@ -360,19 +388,20 @@ def _docx_array(doc: DocxDocument, array: str, columns: list[Locator], layout: L
 def extract_docx(doc: DocxDocument, layout: Layout) -> Extracted:
     index = _DocIndex(doc)
     by_tag: dict[str, list[Sdt]] = {}
-    by_alias: dict[str, list[Sdt]] = {}
+    alias_path = dict(layout.aliases)
     for sdt in doc.sdts:
         if sdt.tag:
             by_tag.setdefault(sdt.tag, []).append(sdt)
-        if sdt.alias:
-            by_alias.setdefault(sdt.alias, []).append(sdt)
+        elif sdt.alias in alias_path:
+            # LibreOffice keeps a plain-text control's alias but drops its tag.
+            by_tag.setdefault(alias_path[sdt.alias], []).append(sdt)
     right_labels = {label_key(loc.label) for loc in layout.locators.values() if loc.kind == "cell_right"}
     below_labels = {label_key(loc.label) for loc in layout.locators.values() if loc.kind == "cell_below"}
     scalars: dict[str, Found] = {}
     for path, loc in layout.locators.items():
         if loc.array:
             continue
-        sdts = by_tag.get(path) or [s for s in by_alias.get(loc.label, []) if not s.tag]
+        sdts = by_tag.get(path)
         if sdts:
             scalars[path] = _by_sdt(doc, loc, sdts, index, layout)
         elif loc.kind == "cell_right":

@@ -66,6 +66,7 @@ class Layout:
     title: str
     sheet: str = ""
     header_row: int = 0  # spreadsheet: 1-based row of the repeated table's header
+    aliases: tuple[tuple[str, str], ...] = ()  # (control alias, field path) as the template names them
 
     def columns(self, array: str) -> list[Locator]:
         return [loc for loc in self.locators.values() if loc.array == array]
@@ -106,7 +107,8 @@ def _docx_layout(form: Form) -> Layout:
             continue
         _table_locators(block, paths, locators, labels)
     signature = frozenset(label_key(loc.label) for loc in locators.values()) | ({label_key(title)} if title else set())
-    return Layout(form.id, "docx", locators, frozenset(labels), signature, title)
+    aliases = tuple(sorted({(s.alias, s.tag) for s in doc.sdts if s.alias and s.tag in paths}))
+    return Layout(form.id, "docx", locators, frozenset(labels), signature, title, aliases=aliases)
 
 
 def _table_locators(table: Table, paths: set[str], locators: dict[str, Locator], labels: set[str]) -> None:
