@@ -19,9 +19,6 @@ from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_membe
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = "{%s}" % W_NS
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
-_SKIP = {W + "del", W + "moveFrom", W + "instrText", W + "delText", W + "delInstrText", W + "sdtPr", W + "rPr",
-         W + "pPr", W + "tblPr", W + "trPr", W + "tcPr", W + "txbxContent", MC + "Fallback", W + "footnoteReference",
-         W + "commentReference", W + "fldData"}
 # Containers whose children are body-level blocks or rows or cells.
 _WRAPPERS = {W + "customXml", W + "smartTag", W + "ins", W + "moveTo"}
 
@@ -100,47 +97,34 @@ class DocxDocument:
         return [b for b in self.blocks if isinstance(b, Paragraph)]
 
 
+# Subtrees whose text a person does not see as the document's text: tracked deletions and moves, field
+# codes, the fallback copy of a drawing, text boxes (drawn over the page, not in the flow), properties.
+_INVISIBLE = (W + "del", W + "moveFrom", W + "instrText", W + "delInstrText", MC + "Fallback", W + "txbxContent",
+              W + "fldData")
+_TEXT_TAGS = (W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen")
+_CHAR = {W + "tab": "\t", W + "br": "\n", W + "cr": "\n", W + "noBreakHyphen": "-"}
+_CONTAINERS = {W + "tc", W + "p"}
+
+
+def _para_text(p: etree._Element) -> str:
+    # Breaks and tabs carry their character as text (set once per document in read_docx), so lxml's own
+    # iteration collects the paragraph's text without a Python step per run.
+    return "".join(p.itertext(*_TEXT_TAGS, with_tail=False))
+
+
+def _block_text(el: etree._Element) -> str:
+    """Paragraphs (also of nested tables) one per line."""
+    if el.tag == W + "p":
+        return _para_text(el)
+    return "\n".join(_para_text(p) for p in el.iter(W + "p"))
+
+
 class _Reader:
     def __init__(self) -> None:
         self.blocks: list[Paragraph | Table] = []
         self.sdts: list[Sdt] = []
         self.paragraph_count = 0
-
-    # -- text -------------------------------------------------------------------------------------------------
-
-    def text(self, el: etree._Element, out: list[str], sdts: list[tuple[etree._Element, int]]) -> None:
-        """Append the visible text under ``el``; record each content control with the offset its text starts at."""
-        for child in el:
-            tag = child.tag
-            if tag == W + "t":
-                if child.text:
-                    out.append(child.text)
-            elif tag in _SKIP or not isinstance(tag, str):
-                continue
-            elif tag == W + "tab":
-                out.append("\t")
-            elif tag in (W + "br", W + "cr"):
-                out.append("\n")
-            elif tag == W + "noBreakHyphen":
-                out.append("-")
-            elif tag == W + "p":
-                if out and not out[-1].endswith("\n"):
-                    out.append("\n")
-                self.text(child, out, sdts)
-                out.append("\n")
-            elif tag == W + "tbl":
-                # A nested table: its text belongs to the cell, row by row.
-                for tr in child.iter(W + "tr"):
-                    for tc in tr.iter(W + "tc"):
-                        self.text(tc, out, sdts)
-            elif tag == W + "sdt":
-                start = sum(len(s) for s in out)
-                content = child.find(W + "sdtContent")
-                if content is not None:
-                    self.text(content, out, sdts)
-                sdts.append((child, start))
-            else:
-                self.text(child, out, sdts)
+        self.table_count = 0
 
     def _sdt(self, el: etree._Element, text: str) -> Sdt:
         pr = el.find(W + "sdtPr")
@@ -154,19 +138,15 @@ class _Reader:
             plain = pr.find(W + "text") is not None
         return Sdt(tag=tag, alias=alias, text=text, plain=plain)
 
-    def _collect(self, el: etree._Element) -> tuple[str, list[Sdt]]:
-        parts: list[str] = []
-        found: list[tuple[etree._Element, int]] = []
-        self.text(el, parts, found)
-        text = "".join(parts)
-        sdts = []
-        for sdt_el, _start in found:
-            inner: list[str] = []
+    def _inline_sdts(self, el: etree._Element) -> list[Sdt]:
+        out = []
+        for sdt_el in el.iter(W + "sdt"):
             content = sdt_el.find(W + "sdtContent")
-            if content is not None:
-                self.text(content, inner, [])
-            sdts.append(self._sdt(sdt_el, _strip_newlines("".join(inner))))
-        return _strip_newlines(text), sdts
+            text = "" if content is None else "\n".join(
+                _block_text(c) if c.tag in (W + "p", W + "tbl") else "".join(c.itertext(*_TEXT_TAGS, with_tail=False))
+                for c in content)
+            out.append(self._sdt(sdt_el, text.strip("\n")))
+        return out
 
     # -- structure --------------------------------------------------------------------------------------------
 
@@ -174,8 +154,8 @@ class _Reader:
         for child in el:
             tag = child.tag
             if tag == W + "p":
-                text, sdts = self._collect(child)
-                para = Paragraph(self.paragraph_count, text, sdts)
+                sdts = self._inline_sdts(child) if next(child.iter(W + "sdt"), None) is not None else []
+                para = Paragraph(self.paragraph_count, _para_text(child), sdts)
                 self.paragraph_count += 1
                 for s in sdts:
                     s.paragraph = para.index
@@ -200,7 +180,8 @@ class _Reader:
                 self.body(child)
 
     def table(self, tbl: etree._Element) -> None:
-        table = Table(index=len(self.tables_seen()), rows=[])
+        table = Table(index=self.table_count, rows=[])
+        self.table_count += 1
         self.blocks.append(table)
         for tr in _children(tbl, W + "tr"):
             row = Row(index=len(table.rows), cells=[])
@@ -220,7 +201,8 @@ class _Reader:
                     vm = pr.find(W + "vMerge")
                     if vm is not None and vm.get(W + "val", "continue") == "continue":
                         continued = True
-                text, sdts = self._collect(tc)
+                text = "\n".join(_para_text(p) for p in tc.iter(W + "p")).strip("\n")
+                sdts = self._inline_sdts(tc) if next(tc.iter(W + "sdt"), None) is not None else []
                 cell = Cell(text=text, index=len(row.cells), grid_col=grid, span=span, continued=continued, sdts=sdts)
                 for s in sdts:
                     s.table, s.row, s.cell = table.index, row.index, cell.index
@@ -229,21 +211,19 @@ class _Reader:
                 grid += span
             table.rows.append(row)
 
-    def tables_seen(self) -> list[Table]:
-        return [b for b in self.blocks if isinstance(b, Table)]
-
 
 def _children(el: etree._Element, tag: str):
     """Direct children with ``tag``, looking through wrappers (customXml, sdt around rows or cells)."""
-    for child in el:
-        if child.tag == tag:
+    for child in el.iterchildren(tag, W + "sdt", *_WRAPPERS):
+        ctag = child.tag
+        if ctag == tag:
             yield child
-        elif child.tag in _WRAPPERS:
-            yield from _children(child, tag)
-        elif child.tag == W + "sdt":
+        elif ctag == W + "sdt":
             content = child.find(W + "sdtContent")
             if content is not None:
                 yield from _children(content, tag)
+        else:
+            yield from _children(child, tag)
 
 
 def _int(value: str | None, default: int) -> int:
@@ -251,10 +231,6 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value is not None else default
     except ValueError:
         return default
-
-
-def _strip_newlines(text: str) -> str:
-    return text.strip("\n")
 
 
 def _main_part(zf: zipfile.ZipFile) -> str:
@@ -294,6 +270,12 @@ def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocum
     body = root.find(W + "body")
     if body is None:
         raise InputRejected("OOXML_INVALID", detail={"missing": "w:body"})
+    for el in list(body.iter(_INVISIBLE)):
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    for el in body.iter(W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):
+        el.text = _CHAR[el.tag]
     reader = _Reader()
     reader.body(body)
     custom, app = read_properties(zf, limits)

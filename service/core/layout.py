@@ -30,6 +30,7 @@ _JINJA = re.compile(r"\{[{%#].*?[}%#]\}", re.S)
 _ENUMERATOR = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．)）]|[①-⑳])\s*")
 
 
+@functools.lru_cache(maxsize=65536)
 def label_key(text: str) -> str:
     """How labels are compared: width-folded, without blanks and a trailing colon."""
     t = unicodedata.normalize("NFKC", text)
@@ -37,6 +38,7 @@ def label_key(text: str) -> str:
     return t.rstrip(":：")
 
 
+@functools.lru_cache(maxsize=65536)
 def core_key(text: str) -> str:
     """A label without its enumerator: （一）治理结构 and 一、治理结构 both give 治理结构."""
     return _ENUMERATOR.sub("", label_key(text))

@@ -50,22 +50,49 @@ class NameMatch:
 
 
 class NameIndex:
-    """Reference rows indexed by normalized name, for exact and near lookups."""
+    """Reference rows indexed by normalized name, for exact and near lookups (results memoized)."""
 
     def __init__(self, rows: list[dict], key: str = "name") -> None:
         self.rows = rows
         self._by_norm = {normalize_name(r[key]): r for r in rows}
+        self._chars = {cand: set(cand) for cand in self._by_norm}
         self._key = key
+        self._memo: dict[tuple[str, int], NameMatch] = {}
 
     def match(self, name: str, max_distance: int = 2) -> NameMatch:
+        memo_key = (name, max_distance)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._match(name, max_distance)
+            if len(self._memo) < 10000:
+                self._memo[memo_key] = found
+        return found
+
+    def _match(self, name: str, max_distance: int) -> NameMatch:
         norm = normalize_name(name)
         if not norm:
             return NameMatch(None)
         if norm in self._by_norm:
             return NameMatch(self._by_norm[norm])
-        near = tuple(
-            row
-            for cand, row in self._by_norm.items()
-            if edit_distance(norm, cand, max_distance) <= max_distance and min(len(norm), len(cand)) >= 6
-        )
-        return NameMatch(None, near)
+        chars = set(norm)
+        near = []
+        for cand, row in self._by_norm.items():
+            if min(len(norm), len(cand)) < 6:
+                continue
+            allowed = _allowed(norm, cand, max_distance)
+            # Every distinct character of one name missing from the other costs at least one edit.
+            if abs(len(norm) - len(cand)) > allowed or len(chars - self._chars[cand]) > allowed:
+                continue
+            if edit_distance(norm, cand, allowed) <= allowed:
+                near.append(row)
+        return NameMatch(None, tuple(near))
+
+
+_GENERIC_SUFFIX = re.compile(r"(职业教育集团|职业教育联盟|集团|联盟)$")
+
+
+def _allowed(a: str, b: str, max_distance: int) -> int:
+    """Edits allowed between two names: two only when what distinguishes them (the part before 职业教育集团)
+    is long enough that two edits still leave most of it; 辽宁第0职业教育集团 is not 辽宁建设职业教育集团."""
+    core = min(len(_GENERIC_SUFFIX.sub("", a)), len(_GENERIC_SUFFIX.sub("", b)))
+    return min(max_distance, 1 if core < 6 else 2)

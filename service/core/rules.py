@@ -10,6 +10,7 @@ is data, so a new campaign of the same kind needs no code.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,12 @@ from .catalog import Campaign, Catalog, Form
 from .names import NameIndex, normalize_name
 from .report import ERROR, INFO, REVIEW, ParseResult, Problem
 from .wordcount import word_count
+
+
+@functools.lru_cache(maxsize=64)
+def _index(cat: Catalog, source: str) -> NameIndex:
+    """One name index per reference list (the catalogue does not change while the process runs)."""
+    return NameIndex(cat.entities(source))
 
 
 def _rules(campaign: Campaign) -> dict[str, Any]:
@@ -61,7 +68,7 @@ def recommender_of(cat: Catalog, campaign: Campaign, record: dict) -> dict | Non
     name = record.get(spec["name_field"])
     if not name:
         return None
-    return NameIndex(cat.entities(source)).match(str(name)).exact
+    return _index(cat, source).match(str(name)).exact
 
 
 def document_rules(result: ParseResult, form: Form, cat: Catalog, received: dt.datetime) -> None:
@@ -95,7 +102,7 @@ def _recommender(result: ParseResult, form: Form, cat: Catalog, campaign: Campai
     if not name:
         return
     source = campaign.data["submitters"]
-    match = NameIndex(cat.entities(source)).match(str(name))
+    match = _index(cat, source).match(str(name))
     path = spec["name_field"]
     if match.exact is None:
         near = "、".join(r["name"] for r in match.near)
@@ -128,7 +135,7 @@ def _excluded(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign,
     paths = rules.get("excluded_group_fields", {}).get(form.id, [])
     if not source or not paths:
         return
-    index = NameIndex(cat.entities(source))
+    index = _index(cat, source)
     for path in paths:
         for ipath, name in _values(result.record, path):
             match = index.match(str(name))
@@ -149,7 +156,7 @@ def _eligible(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign,
     paths = rules.get("eligible_group_fields", {}).get(form.id, [])
     if not source or not paths:
         return
-    index = NameIndex(cat.entities(source))
+    index = _index(cat, source)
     names = "、".join(r["name"] for r in cat.entities(source))
     for path in paths:
         for ipath, name in _values(result.record, path):
