@@ -168,3 +168,13 @@ def test_plain_text_controls_resaved_by_libreoffice_are_flagged_not_read(tmp_pat
         if key != "members":
             assert value == expected[key], key  # whatever was not flagged is exactly right
     assert result.status == "needs_review"
+
+
+def test_wps_and_et_names_go_through_the_right_import_filter(corpus):
+    """WPS Office saves its own .wps/.et (OLE like .doc/.xls); the name picks LibreOffice's import filter."""
+    for path, form_id in corpus.items():
+        if path.suffix in (".doc", ".xls"):
+            name = path.stem + (".wps" if path.suffix == ".doc" else ".et")
+            result = parse(path.read_bytes(), name, received_at=ON_TIME[CAMPAIGN_OF[form_id]])
+            assert (result.format, result.converted) == (name.rsplit(".", 1)[1], True)
+            assert clean(result.record) == clean(sample(form_id)), name
