@@ -24,9 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
 
-    from . import api, cli, public
+    from . import api, cli, public, store_cli
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     cli.init_app(app)
+    store_cli.init_app(app)
     return app

@@ -9,9 +9,11 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from service import create_app
 from service.core.catalog import catalog as load
+from service.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -24,9 +26,35 @@ def catalog():
     return load()
 
 
+def _fresh_database_url(tmp_path: Path) -> str:
+    """SQLite in the test's folder, or the PostgreSQL of ``DATABASE_URL`` with an empty public schema."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
-def app(tmp_path):
-    return create_app({"TESTING": True, "SECRET_KEY": "test"})
+def store(tmp_path):
+    """A migrated store with campaigns and reference lists loaded (SQLite, or PostgreSQL by DATABASE_URL)."""
+    st = Store(_fresh_database_url(tmp_path), tmp_path / "files")
+    st.migrate()
+    st.load_reference()
+    yield st
+    st.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, store):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": store.url,
+                      "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    return app
 
 
 @pytest.fixture

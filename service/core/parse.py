@@ -77,6 +77,28 @@ def parse(
     return result
 
 
+IDENTITY_CODES = {"FORM_INFERRED", "FORM_VERSION", "SHEET_EXTRA"}
+
+
+def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str] = frozenset(),
+               received_at: dt.datetime | None = None) -> ParseResult:
+    """Check ``result.record`` again (after a reviewer accepted or corrected values at ``decided`` paths).
+
+    Field flags of undecided paths and identification notes stay; schema and campaign rules run afresh.
+    """
+    cat = cat or catalog()
+    if not result.readable or not result.form:
+        return result
+    form = cat.form(result.campaign, result.form)
+    result.problems = [p for p in result.problems if p.code in IDENTITY_CODES or (
+        p.severity == REVIEW and p.path and p.code.startswith("FIELD_") and p.path not in decided)]
+    received = received_at or (dt.datetime.fromisoformat(result.received_at) if result.received_at
+                               else dt.datetime.now(dt.UTC))
+    _validate(result, form, layout(form))
+    document_rules(result, form, cat, received)
+    return result
+
+
 def _unreadable(result: ParseResult, code: str, message: str) -> ParseResult:
     result.readable = False
     result.add(Problem(code, message, ERROR))

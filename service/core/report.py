@@ -109,6 +109,22 @@ class ParseResult:
         if all((p.code, p.path, p.message) != key for p in self.problems):
             self.problems.append(problem)
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ParseResult:
+        """Rebuild a result from :meth:`to_dict` (stored reports are re-checked when related files change)."""
+        result = cls(file=doc.get("file", ""))
+        for key in ("readable", "format", "converted", "campaign", "form", "form_title", "schema_version", "entity",
+                    "issuance", "identified_by", "record", "metrics", "received_at"):
+            if key in doc:
+                setattr(result, key, doc[key])
+        result.fields = [FieldReport(f["path"], f["title"], f["found"], _where(f.get("where")), f.get("value"),
+                                     f.get("raw", f.get("value") if isinstance(f.get("value"), str) else None),
+                                     f.get("note", ""), f.get("flag", "")) for f in doc.get("fields", [])]
+        result.problems = [Problem(p["code"], p["message"], p["severity"], p.get("path", ""), p.get("title", ""),
+                                   _where(p.get("where")), list(p.get("candidates", [])))
+                           for p in [*doc.get("errors", []), *doc.get("warnings", [])]]
+        return result
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -131,6 +147,12 @@ class ParseResult:
             "warnings": [p.to_dict() for p in self.warnings],
             "metrics": self.metrics,
         }
+
+
+def _where(doc: dict[str, Any] | None) -> Where | None:
+    if not doc:
+        return None
+    return Where(**{k: v for k, v in doc.items() if k != "text"})
 
 
 def text_report(result: ParseResult) -> str:

@@ -1,0 +1,57 @@
+"""Users and API tokens. Passwords are hashed (werkzeug's scrypt); tokens are random and only their sha256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import ApiToken, User, utcnow
+
+ROLES = ("admin", "recommender", "school")
+TOKEN_PREFIX = "jth_"
+
+
+def create_user(s: Session, username: str, password: str, role: str, entity_id: str | None = None,
+                display_name: str = "") -> User:
+    if role not in ROLES:
+        raise ValueError(f"角色只能是：{'、'.join(ROLES)}")
+    if role == "recommender" and not entity_id:
+        raise ValueError("推荐单位账号必须指定所代表的单位编号（如 edu-ln 或 ln-08）")
+    if s.scalar(select(User).where(User.username == username)) is not None:
+        raise ValueError(f"用户名 {username} 已存在")
+    user = User(username=username, password_hash=generate_password_hash(password), role=role, entity_id=entity_id,
+                display_name=display_name or username)
+    s.add(user)
+    s.flush()
+    return user
+
+
+def check_password(s: Session, username: str, password: str) -> User | None:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(s: Session, user: User, name: str = "") -> str:
+    """A new token for ``user``; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    s.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token)))
+    s.flush()
+    return token
+
+
+def user_for_token(s: Session, token: str) -> User | None:
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked.is_(False)))
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

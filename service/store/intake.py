@@ -1,0 +1,444 @@
+"""Receive one returned file: keep it, parse it, file it as a submission, and re-check what it affects.
+
+Order matters and is the contract: the bytes are stored (content-addressed) and the upload recorded *before*
+anything parses them; the same bytes from the same recommender for the same campaign are one submission (an
+idempotent answer, never a second count); a new version of the same form for the same group supersedes the
+current one and keeps it in the history. After each change the rules that span submissions run again for the
+recommender (quota, 汇总表 ↔ 推荐书) and for the campaign (a group recommended by two recommenders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core.catalog import Catalog, catalog
+from ..core.names import normalize_name
+from ..core.parse import parse, revalidate
+from ..core.report import ERROR, INFO, REVIEW, ParseResult, Problem
+from ..core.rules import _index, batch_rules
+from . import Store
+from .audit import audit
+from .models import Attachment, ReviewDecision, StoredFile, Submission, Upload, utcnow
+
+LATE = "late"
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MEDIA_LABELS = {"pdf": "PDF", "image": "图片", "word": "Word 文档", "excel": "Excel 表格"}
+
+
+class IntakeError(Exception):
+    """A request the platform refuses before storing anything (unknown campaign, attachment of a wrong type)."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+        super().__init__(code, message)
+        self.code, self.message, self.http_status = code, message, http_status
+
+
+@dataclass
+class Received:
+    """What happened to one file."""
+
+    name: str
+    sha256: str
+    upload_id: int
+    submission_id: int | None
+    outcome: str  # new | duplicate | superseded (a new version replaced an older one)
+    status: str  # accepted | needs_review | rejected | late | unreadable
+    code: str = ""
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "upload_id": self.upload_id,
+                "submission_id": self.submission_id, "outcome": self.outcome, "status": self.status,
+                "code": self.code, "message": self.message, **self.extra}
+
+
+def media_of(data: bytes, filename: str) -> str | None:
+    """pdf | image | word | excel from the content (the name only separates Word from Excel in OLE/zip)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
+    lower = filename.lower()
+    if data.startswith((OLE_MAGIC, b"PK\x03\x04")):
+        if lower.endswith((".xls", ".xlsx", ".et", ".ods")):
+            return "excel"
+        if lower.endswith((".doc", ".docx", ".wps", ".odt", ".rtf")):
+            return "word"
+    if data.startswith(b"{\\rtf"):
+        return "word"
+    return None
+
+
+def check_attachment(campaign_id: str, form_id: str | None, kind: str, data: bytes, filename: str,
+                     cat: Catalog | None = None, max_bytes: int = 50 * 1024 * 1024) -> str:
+    """The attachment's media type, or IntakeError saying which kinds the campaign accepts."""
+    cat = cat or catalog()
+    spec = next((a for a in cat.campaign(campaign_id).data.get("attachments", []) if a["id"] == kind), None)
+    if spec is None:
+        kinds = "、".join(a["id"] for a in cat.campaign(campaign_id).data.get("attachments", [])) or "无"
+        raise IntakeError("ATTACHMENT_KIND", f"本次征集没有“{kind}”类附件（可用：{kinds}）。")
+    if form_id and form_id not in spec.get("for_forms", [form_id]):
+        raise IntakeError("ATTACHMENT_KIND", f"“{spec['title']}”不是《{cat.form(campaign_id, form_id).title}》的附件。")
+    if not data:
+        raise IntakeError("ATTACHMENT_EMPTY", f"附件“{filename}”是空文件，请重新选择文件上传。")
+    if len(data) > max_bytes:
+        raise IntakeError("ATTACHMENT_TOO_LARGE", f"附件“{filename}”超过 {max_bytes // (1024 * 1024)} MB，请压缩后上传。", 413)
+    media = media_of(data, filename)
+    allowed = spec.get("types", [])
+    if media is None or (allowed and media not in allowed):
+        names = "、".join(MEDIA_LABELS.get(t, t) for t in allowed)
+        raise IntakeError("ATTACHMENT_TYPE", f"附件“{filename}”的格式不被接受；“{spec['title']}”只接受：{names}。")
+    return media
+
+
+def _entity_key(result: ParseResult, cat: Catalog, recommender_id: str, sha256: str) -> str:
+    """What a submission is "of": the group for 推荐书/工作总结, the recommender for 汇总表."""
+    if not result.readable or not result.form:
+        return "file:" + sha256
+    form = cat.form(result.campaign, result.form)
+    if form.settings.get("one_per") == "recommender":
+        return "recommender:" + recommender_id
+    name = result.record.get("group_name")
+    if name:
+        return "group:" + normalize_name(str(name))
+    return "entity:" + result.entity if result.entity else "file:" + sha256
+
+
+def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -> Problem | None:
+    """A recommender may only submit its own forms (the record names who it is for)."""
+    if not result.readable or not result.form:
+        return None
+    campaign = cat.campaign(result.campaign)
+    source = campaign.data.get("submitters")
+    rules = campaign.data.get("rules", {})
+    spec = rules.get("recommender")
+    if spec and result.form in spec.get("forms", []):
+        name = result.record.get(spec["name_field"])
+        row = _index(cat, source).match(str(name)).exact if name else None
+        if row is not None and row.get("id") != recommender_id:
+            return Problem("SUBMITTER_MISMATCH", f"表中的推荐单位是“{name}”，与提交账号所属单位不一致。"
+                           "只能提交本单位的材料。", ERROR, spec["name_field"])
+    for path in rules.get("eligible_group_fields", {}).get(result.form, []):
+        name = result.record.get(path)
+        row = _index(cat, source).match(str(name)).exact if name else None
+        if row is not None and row.get("id") != recommender_id:
+            return Problem("SUBMITTER_MISMATCH", f"表中的集团是“{name}”，与提交账号所属集团不一致。"
+                           "只能提交本集团的材料。", ERROR, path)
+    return None
+
+
+def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
+    problems = [*report.get("errors", []), *report.get("warnings", []), *cross, *attachment_problems]
+    if not report.get("readable", True):
+        return "unreadable"
+    if any(p["severity"] == ERROR for p in problems):
+        return "rejected"
+    review = [p for p in problems if p["severity"] == REVIEW]
+    if review and all(p["code"] == "SUBMISSION_LATE" for p in review):
+        return LATE
+    return "needs_review" if review else "accepted"
+
+
+def attachment_problems(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
+    """Required attachments that are missing (a 工作总结 without 政策文件)."""
+    out = []
+    if not sub.form_id:
+        return out
+    for spec in cat.campaign(sub.campaign_id).data.get("attachments", []):
+        if spec.get("required") and sub.form_id in spec.get("for_forms", []):
+            if not any(a.kind == spec["id"] for a in sub.attachments):
+                out.append(Problem("ATTACHMENT_MISSING", f"缺少附件“{spec['title']}”：通知要求随《{cat.form(sub.campaign_id, sub.form_id).title}》"
+                                   "一并报送，请补充上传。", REVIEW).to_dict())
+    return out
+
+
+def receive(
+    store: Store,
+    data: bytes,
+    filename: str,
+    *,
+    campaign_id: str,
+    recommender_id: str,
+    uploader: str,
+    channel: str = "api",
+    received_at: dt.datetime | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
+    cat: Catalog | None = None,
+    parsed: ParseResult | None = None,
+    refresh: bool = True,
+) -> Received:
+    """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
+    cat = cat or catalog()
+    try:
+        cat.campaign(campaign_id)
+    except LookupError as exc:
+        raise IntakeError("CAMPAIGN_NOT_FOUND", str(exc), 404) from None
+    received = received_at or utcnow()
+    checked = [(kind, name, blob, check_attachment(campaign_id, None, kind, blob, name, cat))
+               for kind, name, blob in attachments]
+    sha = store.files.put(data)
+    with store.session.begin() as s:
+        if s.get(StoredFile, sha) is None:
+            s.add(StoredFile(sha256=sha, size=len(data)))
+            s.flush()
+        upload = Upload(sha256=sha, original_name=filename[:400], size=len(data), campaign_id=campaign_id,
+                        recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
+        s.add(upload)
+        s.flush()
+        audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=len(data), channel=channel)
+        upload_id = upload.id
+        existing = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
+                                                     Submission.recommender_id == recommender_id,
+                                                     Submission.sha256 == sha))
+        if existing is not None:
+            return Received(filename, sha, upload_id, existing.id, "duplicate", existing.status,
+                            message=f"与已提交的文件（第 {existing.id} 号，{existing.original_name}）内容完全相同，未重复计入。")
+    result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat)
+    problem = _submitter_problem(result, cat, recommender_id)
+    if problem is not None:
+        result.add(problem)
+    report = result.to_dict()
+    key = _entity_key(result, cat, recommender_id, sha)
+    try:
+        with store.session.begin() as s:
+            current = s.scalar(select(Submission).where(
+                Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
+                Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
+            sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
+                             entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
+                             upload_id=upload_id, original_name=filename[:400], status="", readable=result.readable,
+                             late=any(p.code == "SUBMISSION_LATE" for p in result.problems),
+                             record=result.record, report=report, cross_problems=[], received_at=received)
+            s.add(sub)
+            s.flush()
+            for kind, name, blob, media in checked:
+                asha = store.files.put(blob)
+                if s.get(StoredFile, asha) is None:
+                    s.add(StoredFile(sha256=asha, size=len(blob)))
+                    s.flush()
+                sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=name[:400], media=media))
+            if current is not None:
+                current.is_current = False
+                current.superseded_by = sub.id
+                audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
+            sub.status = status_of(report, [], attachment_problems(sub, cat))
+            audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
+            sub_id, outcome = sub.id, "superseded" if current is not None else "new"
+    except IntegrityError:
+        # The same bytes arrived twice at the same moment: the other request filed them.
+        with store.session() as s:
+            other = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
+                                                      Submission.recommender_id == recommender_id,
+                                                      Submission.sha256 == sha))
+            return Received(filename, sha, upload_id, other.id if other else None, "duplicate",
+                            other.status if other else "unreadable")
+    if refresh:
+        refresh_related(store, campaign_id, recommender_id, cat)
+    with store.session() as s:
+        sub = s.get(Submission, sub_id)
+        first = next(iter(report["errors"]), None)
+        return Received(filename, sha, upload_id, sub_id, outcome, sub.status,
+                        code=first["code"] if first else "", message=first["message"] if first else "")
+
+
+def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:
+    """Run the rules that span submissions again and update the statuses they change."""
+    cat = cat or catalog()
+    with store.session.begin() as s:
+        mine = list(s.scalars(select(Submission).where(
+            Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
+            Submission.is_current.is_(True), Submission.readable.is_(True))))
+        results = []
+        for sub in mine:
+            result = ParseResult.from_dict(sub.report)
+            result.record = sub.record
+            result.problems = []
+            results.append(result)
+        batch_rules(results, cat)
+        cross = {sub.id: [p.to_dict() for p in r.problems] for sub, r in zip(mine, results, strict=True)}
+        # Campaign-wide: the same group recommended by another recommender.
+        groups = list(s.scalars(select(Submission).where(
+            Submission.campaign_id == campaign_id, Submission.is_current.is_(True),
+            Submission.entity_key.like("group:%"))))
+        by_group: dict[tuple[str | None, str], list[Submission]] = {}
+        for sub in groups:
+            by_group.setdefault((sub.form_id, sub.entity_key), []).append(sub)
+        for subs in by_group.values():
+            owners = {sub.recommender_id for sub in subs}
+            for sub in subs:
+                others = sorted(owners - {sub.recommender_id})
+                problems = cross.setdefault(sub.id, [p for p in sub.cross_problems
+                                                    if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"])
+                if others:
+                    names = "、".join(_entity_name(cat, campaign_id, o) for o in others)
+                    problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS", f"该集团同时被“{names}”推荐，请平台人员核实"
+                                            "由哪一方推荐。", REVIEW).to_dict())
+        touched = {sub.id: sub for sub in [*mine, *groups]}
+        for sub_id, problems in cross.items():
+            sub = touched[sub_id]
+            before = sub.status
+            sub.cross_problems = problems
+            sub.status = _effective_status(s, sub, cat)
+            if sub.status != before:
+                audit(s, "system", "status", f"submission:{sub.id}", before=before, after=sub.status)
+
+
+def _effective_status(s: Session, sub: Submission, cat: Catalog) -> str:
+    return status_of(sub.report, sub.cross_problems, attachment_problems(sub, cat))
+
+
+def _entity_name(cat: Catalog, campaign_id: str, entity_id: str) -> str:
+    source = cat.campaign(campaign_id).data.get("submitters", "")
+    try:
+        return cat.entity(source, entity_id)["name"]
+    except LookupError:
+        return entity_id
+
+
+def add_attachment(store: Store, submission_id: int, kind: str, filename: str, data: bytes, uploader: str,
+                   cat: Catalog | None = None) -> Attachment:
+    cat = cat or catalog()
+    with store.session.begin() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        media = check_attachment(sub.campaign_id, sub.form_id, kind, data, filename, cat)
+        sha = store.files.put(data)
+        if s.get(StoredFile, sha) is None:
+            s.add(StoredFile(sha256=sha, size=len(data)))
+            s.flush()
+        att = Attachment(kind=kind, sha256=sha, original_name=filename[:400], media=media)
+        sub.attachments.append(att)
+        s.flush()
+        sub.status = _effective_status(s, sub, cat)
+        audit(s, uploader, "attach", f"submission:{sub.id}", kind=kind, name=filename, sha256=sha)
+        return att
+
+
+def decide(store: Store, submission_id: int, path: str, action: str, user: str, value: Any = None, note: str = "",
+           cat: Catalog | None = None) -> Submission:
+    """A reviewer accepts a flagged field's candidate (or the value as read) or corrects it; the original stays."""
+    cat = cat or catalog()
+    if action not in ("accept", "correct"):
+        raise IntakeError("REVIEW_ACTION", "操作只能是 accept（采纳）或 correct（更正）。")
+    with store.session.begin() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
+        if path not in flagged and action == "accept":
+            raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
+        problem = flagged.get(path, {})
+        if action == "accept":
+            candidates = problem.get("candidates") or []
+            if value is None:
+                if len(candidates) != 1:
+                    raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
+                value = candidates[0]
+            elif candidates and value not in candidates:
+                raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
+                                  "如需改为其他值请用 correct。")
+        record = _set_path(dict(sub.record), path, value)
+        original = _get_path(sub.report.get("record", {}), path)
+        s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
+                             note=note, user=user))
+        decided = {d.path for d in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id))}
+        decided.add(path)
+        result = ParseResult.from_dict(sub.report)
+        result.record = record
+        revalidate(result, cat, decided)
+        before = sub.status
+        report = result.to_dict()
+        report["record"] = sub.report.get("record", {})  # the parsed values stay as they were read
+        report["decisions"] = sorted(decided)
+        sub.report = report
+        sub.record = record
+        sub.status = _effective_status(s, sub, cat)
+        audit(s, user, "review", f"submission:{sub.id}", path=path, action=action, original=original, value=value,
+              before=before, after=sub.status)
+        campaign_id, recommender_id = sub.campaign_id, sub.recommender_id
+    refresh_related(store, campaign_id, recommender_id, cat)
+    with store.session() as s:
+        return s.get(Submission, submission_id)
+
+
+def _split(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _get_path(record: dict, path: str) -> Any:
+    node: Any = record
+    for part in _split(path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _set_path(record: dict, path: str, value: Any) -> dict:
+    import copy
+
+    record = copy.deepcopy(record)
+    parts = _split(path)
+    node: Any = record
+    for part, nxt in zip(parts, parts[1:], strict=False):
+        if isinstance(part, int):
+            while len(node) <= part:
+                node.append({})
+            node = node[part]
+        else:
+            node = node.setdefault(part, [] if isinstance(nxt, int) else {})
+    last = parts[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+    node[last] = value
+    return record
+
+
+def history(store: Store, submission_id: int) -> list[dict[str, Any]]:
+    """Every version of the submission's form for the same group, oldest first, with field-level changes."""
+    with store.session() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        versions = list(s.scalars(select(Submission).where(
+            Submission.campaign_id == sub.campaign_id, Submission.recommender_id == sub.recommender_id,
+            Submission.form_id == sub.form_id, Submission.entity_key == sub.entity_key).order_by(Submission.version)))
+        out, previous = [], None
+        for v in versions:
+            out.append({"id": v.id, "version": v.version, "is_current": v.is_current, "status": v.status,
+                        "file": v.original_name, "sha256": v.sha256, "received_at": v.received_at.isoformat(),
+                        "changes": diff(previous.record if previous else {}, v.record) if previous else []})
+            previous = v
+        return out
+
+
+def diff(old: dict, new: dict, prefix: str = "") -> list[dict[str, Any]]:
+    """Field-level changes between two records (paths like members.3.name)."""
+    changes = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        path = f"{prefix}{key}"
+        if isinstance(a, list) and isinstance(b, list) and (a or b) and all(
+                isinstance(x, dict) for x in [*a, *b]):
+            for i in range(max(len(a), len(b))):
+                changes += diff(a[i] if i < len(a) else {}, b[i] if i < len(b) else {}, f"{path}.{i}.")
+        elif isinstance(a, dict) and isinstance(b, dict):
+            changes += diff(a, b, path + ".")
+        elif a != b:
+            changes.append({"path": path, "before": a, "after": b})
+    return changes
+
+
+__all__ = ["INFO", "IntakeError", "Received", "add_attachment", "decide", "diff", "history", "receive",
+           "refresh_related", "status_of"]

@@ -1,0 +1,363 @@
+"""Bulk ingest as a resumable job, and the small interface that runs jobs.
+
+A job is kept in the database item by item. Spooling stores every entry's bytes (content-addressed) and
+writes one ``job_items`` row per entry; processing files each pending item through :func:`intake.receive`
+and marks it done. Both steps can be cut at any instant (kill -9) and run again: entries already spooled are
+skipped by their sequence number, an item whose submission was filed just before the cut is recognised by
+its upload's channel (``bulk:<job>:<seq>``), so nothing is lost and nothing is counted twice.
+
+:class:`ThreadRunner` runs jobs in-process (a worker thread started with the app) and resumes unfinished
+jobs when it starts. A deployment that outgrows one machine implements :class:`JobRunner` on its task queue
+and calls the same :func:`run_job`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+
+from ..core.catalog import Catalog, catalog
+from ..core.parse import parse
+from . import Store
+from .audit import audit
+from .intake import Received, receive, refresh_related
+from .models import Job, JobItem, StoredFile, Submission, Upload, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRY_BYTES = 20 * 1024 * 1024
+MAX_ENTRIES = 50_000
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
+ARCHIVE_EXTS = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
+COMMIT_EVERY = 100
+
+
+class JobRunner(Protocol):
+    """Where jobs run: in this process (:class:`ThreadRunner`) or on a distributed task queue."""
+
+    def submit(self, job_id: int) -> None: ...
+
+
+@dataclass
+class Entry:
+    """One file to ingest, or the reason it cannot be."""
+
+    name: str
+    data: bytes | None = None
+    code: str = ""
+    message: str = ""
+
+
+# ---- sources ----------------------------------------------------------------------------------------------
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """Entry names from Chinese Windows zips are GBK without the UTF-8 flag; zipfile reads them as cp437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def _unsafe(name: str) -> bool:
+    path = PurePosixPath(name.replace("\\", "/"))
+    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in path.parts
+
+
+def _read_bounded(fh, limit: int) -> bytes | None:
+    """Read at most ``limit`` bytes; None when there is more (declared sizes can lie)."""
+    chunks, total = [], 0
+    while True:
+        chunk = fh.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+
+
+def zip_entries(path: Path, prefix: str = "") -> Iterator[Entry]:
+    """Entries of a zip, read one at a time, each refused clearly when unsafe, nested or too large."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield Entry(prefix + path.name, code="ZIP_CORRUPT", message=f"压缩包无法打开（{exc}），请重新打包后上传。")
+        return
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+        if len(infos) > MAX_ENTRIES:
+            yield Entry(prefix + path.name, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
+            return
+        total = 0
+        for info in infos:
+            name = _zip_name(info)
+            base = PurePosixPath(name.replace("\\", "/")).name
+            if _unsafe(name):
+                yield Entry(prefix + name, code="ZIP_UNSAFE_PATH",
+                            message="压缩包中的文件路径不安全（含“..”或绝对路径），已拒收该文件。请重新打包后上传。")
+                continue
+            if base.startswith(".") or base in ("Thumbs.db", "desktop.ini"):
+                continue
+            if info.file_size > MAX_ENTRY_BYTES:
+                yield Entry(prefix + name, code="FILE_TOO_LARGE",
+                            message=f"文件超过 {MAX_ENTRY_BYTES // (1024 * 1024)} MB 的上限，未读取。")
+                continue
+            total += info.file_size
+            if total > MAX_TOTAL_BYTES:
+                yield Entry(prefix + name, code="ZIP_BOMB", message="压缩包解压后过大，其余文件未读取，请分批上传。")
+                return
+            try:
+                with zf.open(info) as fh:
+                    data = _read_bounded(fh, MAX_ENTRY_BYTES)
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
+                code = "FILE_ENCRYPTED" if "encrypted" in str(exc).lower() or "password" in str(exc).lower() else "ZIP_CORRUPT"
+                yield Entry(prefix + name, code=code, message=f"压缩包中的这个文件无法解压（{exc}）。请重新打包后上传。")
+                continue
+            if data is None:
+                yield Entry(prefix + name, code="FILE_TOO_LARGE",
+                            message=f"文件超过 {MAX_ENTRY_BYTES // (1024 * 1024)} MB 的上限，未读取。")
+                continue
+            if base.lower().endswith(ARCHIVE_EXTS) or data.startswith(b"PK\x03\x04") and base.lower().endswith(".zip"):
+                yield Entry(prefix + name, data=data, code="ARCHIVE_NESTED",
+                            message="压缩包中又嵌套了压缩包，未展开。请把其中的文件直接放进一个压缩包后上传。")
+                continue
+            yield Entry(prefix + name, data=data)
+
+
+def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
+    """Entries of one source: a path (file, folder, zip) or a file already in the store (an uploaded zip)."""
+    if source["kind"] == "stored":
+        path = store.files.path(source["sha256"])
+        if source["name"].lower().endswith(".zip"):
+            yield from zip_entries(path)
+        else:
+            yield Entry(source["name"], data=path.read_bytes())
+        return
+    path = Path(source["path"])
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = child.relative_to(path).as_posix()
+            if child.name.startswith(".") or "__MACOSX" in child.parts:
+                continue
+            if child.suffix.lower() == ".zip":
+                yield from zip_entries(child, prefix=f"{path.name}/{rel}!")
+            elif child.stat().st_size > MAX_ENTRY_BYTES:
+                yield Entry(f"{path.name}/{rel}", code="FILE_TOO_LARGE", message="文件过大，未读取。")
+            else:
+                yield Entry(f"{path.name}/{rel}", data=child.read_bytes())
+    elif path.suffix.lower() == ".zip":
+        yield from zip_entries(path, prefix=f"{path.name}!")
+    elif not path.exists():
+        yield Entry(path.name, code="FILE_NOT_FOUND", message=f"找不到文件 {path}。")
+    elif path.stat().st_size > MAX_ENTRY_BYTES:
+        yield Entry(path.name, code="FILE_TOO_LARGE", message="文件过大，未读取。")
+    else:
+        yield Entry(path.name, data=path.read_bytes())
+
+
+# ---- the job ----------------------------------------------------------------------------------------------
+
+
+def create_job(store: Store, sources: list[dict[str, Any]], campaign_id: str, recommender_id: str,
+               created_by: str) -> int:
+    with store.session.begin() as s:
+        job = Job(kind="ingest", campaign_id=campaign_id, recommender_id=recommender_id, created_by=created_by,
+                  sources=sources, state="queued")
+        s.add(job)
+        s.flush()
+        audit(s, created_by, "ingest", f"job:{job.id}", sources=[src.get("name") or src.get("path") for src in sources])
+        return job.id
+
+
+def _spool(store: Store, job_id: int) -> None:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job.spooled:
+            return
+        sources = list(job.sources)
+        job.state = "spooling"
+        s.commit()
+        seen = set(s.scalars(select(JobItem.seq).where(JobItem.job_id == job_id)))
+    seq = 0
+    pending: list[JobItem] = []
+    known: set[str] = set()
+
+    def flush() -> None:
+        with store.session.begin() as s:
+            for item in pending:
+                if item.sha256 and item.sha256 not in known and s.get(StoredFile, item.sha256) is None:
+                    s.add(StoredFile(sha256=item.sha256, size=item.size))
+                    s.flush()
+                if item.sha256:
+                    known.add(item.sha256)
+                s.add(item)
+        pending.clear()
+
+    for source in sources:
+        for entry in source_entries(source, store):
+            seq += 1
+            if seq in seen:
+                continue
+            sha = store.files.put(entry.data) if entry.data is not None else None
+            item = JobItem(job_id=job_id, seq=seq, name=entry.name[:400], sha256=sha,
+                           size=len(entry.data) if entry.data is not None else 0)
+            if entry.code:
+                item.state, item.result, item.code, item.message = "done", "unreadable", entry.code, entry.message
+            pending.append(item)
+            if len(pending) >= COMMIT_EVERY:
+                flush()
+    flush()
+    with store.session.begin() as s:
+        job = s.get(Job, job_id)
+        job.spooled = True
+        job.total = s.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id))
+        job.done = s.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job_id,
+                                                                            JobItem.state == "done"))
+
+
+def _parse_item(args: tuple[bytes, str, str, Any]) -> Any:
+    data, name, campaign_id, received = args
+    return parse(data, name, campaign=campaign_id, received_at=received)
+
+
+def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] | None = None,
+            cat: Catalog | None = None, workers: int = 0) -> Job:
+    """Run (or resume) a bulk ingest to the end. ``workers`` > 1 parses in that many processes."""
+    cat = cat or catalog()
+    _spool(store, job_id)
+    with store.session.begin() as s:
+        job = s.get(Job, job_id)
+        job.state = "running"
+        campaign_id, recommender_id, by, total = job.campaign_id, job.recommender_id, job.created_by, job.total
+        pending = list(s.execute(select(JobItem.id, JobItem.seq, JobItem.name, JobItem.sha256)
+                                 .where(JobItem.job_id == job_id, JobItem.state == "pending").order_by(JobItem.seq)))
+        done = job.done
+    if progress:
+        progress(done, total)
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(pending) > 1 else None
+    try:
+        window = max(1, workers) * 8
+        for start in range(0, len(pending), window):
+            chunk = pending[start:start + window]
+            datas = [store.files.get(sha) for _id, _seq, _name, sha in chunk]
+            now = utcnow()
+            parsed = (list(pool.map(_parse_item, [(d, n, campaign_id, now) for d, (_i, _s, n, _h) in zip(datas, chunk, strict=True)]))
+                      if pool else [None] * len(chunk))
+            for (item_id, seq, name, _sha), data, result in zip(chunk, datas, parsed, strict=True):
+                _process(store, job_id, item_id, seq, name, data, campaign_id, recommender_id, by, cat, result)
+                done += 1
+                if progress:
+                    progress(done, total)
+    finally:
+        if pool:
+            pool.shutdown()
+    refresh_related(store, campaign_id, recommender_id, cat)
+    with store.session.begin() as s:
+        job = s.get(Job, job_id)
+        # Statuses may have changed when the rules across files ran at the end.
+        for item in s.scalars(select(JobItem).where(JobItem.job_id == job_id, JobItem.submission_id.is_not(None),
+                                                    JobItem.result.not_in(("duplicate",)))):
+            item.result = s.get(Submission, item.submission_id).status
+        job.state, job.finished_at = "done", utcnow()
+        job.done = job.total
+        audit(s, by, "ingest_done", f"job:{job.id}", total=job.total)
+    with store.session() as s:
+        return s.get(Job, job_id)
+
+
+def _process(store: Store, job_id: int, item_id: int, seq: int, name: str, data: bytes, campaign_id: str,
+             recommender_id: str, by: str, cat: Catalog, parsed: Any) -> None:
+    channel = f"bulk:{job_id}:{seq}"
+    with store.session() as s:
+        earlier = s.scalar(select(Upload).where(Upload.channel == channel))
+    if earlier is not None:
+        # Filed just before the process stopped: take that result, do not file it again.
+        with store.session() as s:
+            sub = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
+                                                    Submission.recommender_id == recommender_id,
+                                                    Submission.sha256 == earlier.sha256))
+        got = Received(name, earlier.sha256, earlier.id, sub.id if sub else None, "new", sub.status if sub else "unreadable")
+    else:
+        got = receive(store, data, name.rsplit("!", 1)[-1].rsplit("/", 1)[-1], campaign_id=campaign_id,
+                      recommender_id=recommender_id, uploader=by, channel=channel, cat=cat, parsed=parsed,
+                      refresh=False)
+    with store.session.begin() as s:
+        item = s.get(JobItem, item_id)
+        item.state = "done"
+        item.submission_id = got.submission_id
+        item.result = "duplicate" if got.outcome == "duplicate" else got.status
+        item.code, item.message = got.code, got.message
+        s.get(Job, job_id).done += 1
+
+
+def job_summary(store: Store, job_id: int) -> dict[str, Any]:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise LookupError(job_id)
+        items = list(s.scalars(select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.seq)))
+        counts: dict[str, int] = {}
+        for item in items:
+            if item.state == "done":
+                counts[item.result] = counts.get(item.result, 0) + 1
+        return {"id": job.id, "state": job.state, "campaign": job.campaign_id, "recommender": job.recommender_id,
+                "total": job.total, "done": job.done, "counts": counts,
+                "created_at": job.created_at.isoformat(), "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+                "items": [{"seq": i.seq, "name": i.name, "state": i.state, "result": i.result, "code": i.code,
+                           "message": i.message, "submission_id": i.submission_id, "sha256": i.sha256} for i in items]}
+
+
+def unfinished_jobs(store: Store) -> list[int]:
+    with store.session() as s:
+        return list(s.scalars(select(Job.id).where(Job.state.in_(("queued", "spooling", "running"))).order_by(Job.id)))
+
+
+class ThreadRunner:
+    """Jobs in a worker thread of this process; unfinished jobs are resumed when it starts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="jth-jobs", daemon=True)
+        self.started = False
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            for job_id in unfinished_jobs(self.store):
+                self.queue.put(job_id)
+            self.thread.start()
+
+    def submit(self, job_id: int) -> None:
+        self.start()
+        self.queue.put(job_id)
+
+    def _loop(self) -> None:
+        while True:
+            job_id = self.queue.get()
+            try:
+                with self.store.session() as s:
+                    job = s.get(Job, job_id)
+                    if job is None or job.state in ("done", "failed"):
+                        continue
+                run_job(self.store, job_id)
+            except Exception as exc:  # a job must never take the worker down with it
+                log.exception("job %s failed", job_id)
+                with self.store.session.begin() as s:
+                    job = s.get(Job, job_id)
+                    if job is not None:
+                        job.state, job.error = "failed", str(exc)[:2000]
+            finally:
+                self.queue.task_done()

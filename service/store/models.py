@@ -1,0 +1,196 @@
+"""The platform's tables (SQLAlchemy 2). Alembic migrations in ``migrations/`` create them; never ``create_all``.
+
+Files are rows too (``stored_files``, content-addressed by sha256; the bytes live in the file store), so that
+nothing uploaded is lost: an upload is recorded before anything parses it, and a submission only points at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Campaign(Base):
+    """A campaign as loaded from ``data/campaigns`` by ``init-db`` (the data file stays the source)."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    document_number: Mapped[str] = mapped_column(String(100))
+    deadline: Mapped[str] = mapped_column(String(10))
+    data: Mapped[dict[str, Any]]
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Entity(Base):
+    """A row of a reference list: a recommender, a first-batch group, a Liaoning group."""
+
+    __tablename__ = "entities"
+    source: Mapped[str] = mapped_column(String(60), primary_key=True)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40), default="")
+    data: Mapped[dict[str, Any]]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # admin | recommender | school
+    entity_id: Mapped[str | None] = mapped_column(String(60), nullable=True)  # the recommender / group it acts for
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """An API token: only its sha256 is kept; the token itself is shown once when created."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user: Mapped[User] = relationship()
+
+
+class StoredFile(Base):
+    """One distinct content (sha256); the bytes are in the file store under that name."""
+
+    __tablename__ = "stored_files"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    """Every time a file reached the platform: who sent which bytes under which name, when, to which campaign."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+    original_name: Mapped[str] = mapped_column(String(400))
+    size: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    recommender_id: Mapped[str] = mapped_column(String(60))
+    uploader: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(20))  # api | web | cli | bulk
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Submission(Base):
+    """A parsed form: the file, its record, its report and status. Resubmissions supersede and stay in history."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "recommender_id", "sha256", name="uq_submission_content"),
+        Index("ix_submission_current", "campaign_id", "recommender_id", "form_id", "entity_key", "is_current"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    recommender_id: Mapped[str] = mapped_column(String(60))
+    form_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    entity_key: Mapped[str] = mapped_column(String(300))  # what one submission is "of": a group, the recommender
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    original_name: Mapped[str] = mapped_column(String(400))
+    status: Mapped[str] = mapped_column(String(20))  # accepted | needs_review | rejected | late
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    readable: Mapped[bool] = mapped_column(Boolean, default=True)
+    record: Mapped[dict[str, Any]]
+    report: Mapped[dict[str, Any]]  # the parse result (fields, problems of the file itself)
+    cross_problems: Mapped[list[Any]] = mapped_column(default=list)  # problems found across submissions
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="submission", order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """A file that belongs to a submission without being a form: 政策文件, 盖章扫描件."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    kind: Mapped[str] = mapped_column(String(40))  # the campaign's attachment id
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+    original_name: Mapped[str] = mapped_column(String(400))
+    media: Mapped[str] = mapped_column(String(20))  # pdf | image | word | excel
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submission: Mapped[Submission] = relationship(back_populates="attachments")
+
+
+class ReviewDecision(Base):
+    """A person's decision on a flagged field: accept a candidate or correct the value. The original stays."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    path: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # accept | correct
+    original: Mapped[Any] = mapped_column(JSON, nullable=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Job(Base):
+    """A background job (bulk ingest); its items are in ``job_items`` so a killed process resumes exactly."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    recommender_id: Mapped[str] = mapped_column(String(60))
+    created_by: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued | spooling | running | done | failed
+    sources: Mapped[list[Any]] = mapped_column(default=list)  # what to ingest: stored zips (sha256) or paths
+    spooled: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class JobItem(Base):
+    __tablename__ = "job_items"
+    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_job_item_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(400))
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done
+    result: Mapped[str] = mapped_column(String(20), default="")  # stored|duplicate|accepted|needs_review|rejected|late|unreadable
+    code: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
