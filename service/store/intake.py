@@ -174,6 +174,7 @@ def receive(
     cat: Catalog | None = None,
     parsed: ParseResult | None = None,
     refresh: bool = True,
+    upload_id: int | None = None,
 ) -> Received:
     """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
     cat = cat or catalog()
@@ -189,12 +190,14 @@ def receive(
         if s.get(StoredFile, sha) is None:
             s.add(StoredFile(sha256=sha, size=len(data)))
             s.flush()
-        upload = Upload(sha256=sha, original_name=filename[:400], size=len(data), campaign_id=campaign_id,
-                        recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
-        s.add(upload)
-        s.flush()
-        audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=len(data), channel=channel)
-        upload_id = upload.id
+        if upload_id is None:  # else: recorded already, by a run that stopped before filing it
+            upload = Upload(sha256=sha, original_name=filename[:400], size=len(data), campaign_id=campaign_id,
+                            recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
+            s.add(upload)
+            s.flush()
+            audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=len(data),
+                  channel=channel)
+            upload_id = upload.id
         existing = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
                                                      Submission.recommender_id == recommender_id,
                                                      Submission.sha256 == sha))
@@ -362,7 +365,7 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
         sub.report = report
         sub.record = record
         sub.status = _effective_status(s, sub, cat)
-        audit(s, user, "review", f"submission:{sub.id}", path=path, action=action, original=original, value=value,
+        audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
               before=before, after=sub.status)
         campaign_id, recommender_id = sub.campaign_id, sub.recommender_id
     refresh_related(store, campaign_id, recommender_id, cat)

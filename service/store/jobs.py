@@ -282,17 +282,18 @@ def _process(store: Store, job_id: int, item_id: int, seq: int, name: str, data:
     channel = f"bulk:{job_id}:{seq}"
     with store.session() as s:
         earlier = s.scalar(select(Upload).where(Upload.channel == channel))
+    sub = None
     if earlier is not None:
-        # Filed just before the process stopped: take that result, do not file it again.
         with store.session() as s:
-            sub = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
-                                                    Submission.recommender_id == recommender_id,
-                                                    Submission.sha256 == earlier.sha256))
-        got = Received(name, earlier.sha256, earlier.id, sub.id if sub else None, "new", sub.status if sub else "unreadable")
+            sub = s.scalar(select(Submission).where(Submission.upload_id == earlier.id))
+    if sub is not None:
+        # Filed just before the process stopped: take that result, do not file it again.
+        got = Received(name, earlier.sha256, earlier.id, sub.id, "new", sub.status)
     else:
+        # Not seen, or its upload recorded but not yet filed when the process stopped: file it now.
         got = receive(store, data, name.rsplit("!", 1)[-1].rsplit("/", 1)[-1], campaign_id=campaign_id,
                       recommender_id=recommender_id, uploader=by, channel=channel, cat=cat, parsed=parsed,
-                      refresh=False)
+                      refresh=False, upload_id=earlier.id if earlier is not None else None)
     with store.session.begin() as s:
         item = s.get(JobItem, item_id)
         item.state = "done"
