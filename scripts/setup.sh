@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS="libreoffice-writer-nogui libreoffice-calc-nogui python3-uno wkhtmltopdf fonts-noto-cjk fonts-dejavu-core poppler-utils"
+DEBS="libreoffice-writer-nogui libreoffice-calc-nogui python3-uno wkhtmltopdf fonts-noto-cjk fonts-dejavu-core poppler-utils ${EXTRA_DEBS:-}"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
