@@ -59,6 +59,23 @@ def users_create(username: str, role: str, entity: str | None, display_name: str
     click.echo(f"已创建账号 {username}（{role}{'，' + entity if entity else ''}）")
 
 
+@users.command("ensure-admin")
+@click.option("--username", default="admin", show_default=True)
+@with_appcontext
+def users_ensure_admin(username: str) -> None:
+    """没有管理员时创建一个，并只显示这一次它的随机初始密码。"""
+    import secrets
+
+    store = store_for(current_app)
+    with store.session.begin() as s:
+        if s.query(User).filter_by(role="admin").first() is not None:
+            click.echo("已有管理员账号；如忘记密码，请用 flask --app wsgi users create 另建管理员。")
+            return
+        password = secrets.token_urlsafe(12)
+        create_user(s, username, password, "admin", None, "平台管理员")
+    click.echo(f"已创建管理员账号：{username}  初始密码：{password}（只显示这一次，请登录后妥善保管）")
+
+
 tokens = click.Group("tokens", help="API 令牌。")
 
 

@@ -39,12 +39,17 @@ def _fresh_database_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def store(tmp_path):
+def new_store(folder: Path) -> Store:
     """A migrated store with campaigns and reference lists loaded (SQLite, or PostgreSQL by DATABASE_URL)."""
-    st = Store(_fresh_database_url(tmp_path), tmp_path / "files")
+    st = Store(_fresh_database_url(folder), folder / "files")
     st.migrate()
     st.load_reference()
+    return st
+
+
+@pytest.fixture
+def store(tmp_path):
+    st = new_store(tmp_path)
     yield st
     st.dispose()
 

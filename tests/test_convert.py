@@ -414,6 +414,7 @@ def test_worker_exits_on_sigterm_and_kills_soffice() -> None:
 
 
 def test_get_converter_is_a_lazy_singleton() -> None:
+    shutdown_converter()  # other modules' tests may have used (and started) the process-wide one
     first = get_converter()
     try:
         assert get_converter() is first

@@ -13,8 +13,11 @@ and calls the same :func:`run_job`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 import queue
+import socket
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from ..core.catalog import Catalog, catalog
 from ..core.parse import parse
@@ -39,6 +42,43 @@ MAX_ENTRIES = 50_000
 MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 ARCHIVE_EXTS = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
 COMMIT_EVERY = 100
+STALE = dt.timedelta(seconds=60)
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the process that claimed a job still runs (known for this host; otherwise by its heartbeat)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim(store: Store, job_id: int) -> bool:
+    """Take a job for this process: unclaimed, ours, or left by a process that died or went silent."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    with store.session.begin() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state in ("done", "failed"):
+            return False
+        owner = job.claimed_by
+        stale = job.heartbeat_at is None or _aware(job.heartbeat_at) < utcnow() - STALE
+        if owner not in (None, me) and _owner_alive(owner) and not stale:
+            return False
+        result = s.execute(update(Job).where(Job.id == job_id, or_(Job.claimed_by.is_(None), Job.claimed_by == owner))
+                           .values(claimed_by=me, heartbeat_at=utcnow()))
+        return result.rowcount == 1
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class JobRunner(Protocol):
@@ -203,6 +243,7 @@ def _spool(store: Store, job_id: int) -> None:
                 if item.sha256:
                     known.add(item.sha256)
                 s.add(item)
+            s.get(Job, job_id).heartbeat_at = utcnow()
         pending.clear()
 
     for source in sources:
@@ -234,8 +275,13 @@ def _parse_item(args: tuple[bytes, str, str, Any]) -> Any:
 
 def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] | None = None,
             cat: Catalog | None = None, workers: int = 0) -> Job:
-    """Run (or resume) a bulk ingest to the end. ``workers`` > 1 parses in that many processes."""
+    """Run (or resume) a bulk ingest to the end. ``workers`` > 1 parses in that many processes.
+
+    Raises RuntimeError when another live process holds the job.
+    """
     cat = cat or catalog()
+    if not claim(store, job_id):
+        raise RuntimeError(f"导入任务 {job_id} 正由另一个进程处理")
     _spool(store, job_id)
     with store.session.begin() as s:
         job = s.get(Job, job_id)
@@ -300,7 +346,9 @@ def _process(store: Store, job_id: int, item_id: int, seq: int, name: str, data:
         item.submission_id = got.submission_id
         item.result = "duplicate" if got.outcome == "duplicate" else got.status
         item.code, item.message = got.code, got.message
-        s.get(Job, job_id).done += 1
+        job = s.get(Job, job_id)
+        job.done += 1
+        job.heartbeat_at = utcnow()
 
 
 def job_summary(store: Store, job_id: int) -> dict[str, Any]:
@@ -353,6 +401,8 @@ class ThreadRunner:
                     job = s.get(Job, job_id)
                     if job is None or job.state in ("done", "failed"):
                         continue
+                if not claim(self.store, job_id):
+                    continue  # another worker process runs it
                 run_job(self.store, job_id)
             except Exception as exc:  # a job must never take the worker down with it
                 log.exception("job %s failed", job_id)

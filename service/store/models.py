@@ -178,6 +178,8 @@ class Job(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)  # host:pid of the process running it
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class JobItem(Base):

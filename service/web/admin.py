@@ -1,0 +1,244 @@
+"""Pages for platform staff: the status of every recommender, bulk ingest with live progress, the review queue,
+exports and the 资料汇编."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
+from sqlalchemy import select
+
+from ..core.catalog import catalog
+from ..store import store_for
+from ..store.audit import audit
+from ..store.intake import IntakeError, decide
+from ..store.jobs import ThreadRunner, create_job, job_summary
+from ..store.models import StoredFile, Submission
+from .auth import login_required
+from .pages import page
+from .recommender import STATUS_LABELS
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+STATUSES = ("accepted", "needs_review", "rejected", "late", "unreadable")
+COLORS = {"accepted": "#1e7b34", "needs_review": "#d69e2e", "rejected": "#b42318", "late": "#4c51bf",
+          "unreadable": "#7b8794", "missing": "#e4e7eb"}
+
+
+def runner() -> ThreadRunner:
+    jobs = current_app.extensions.get("jth_jobs")
+    if jobs is None:
+        jobs = current_app.extensions["jth_jobs"] = ThreadRunner(store_for(current_app))
+    return jobs
+
+
+def _campaign_arg() -> Any:
+    cat = catalog()
+    campaign_id = request.args.get("campaign") or next(iter(cat.campaigns))
+    try:
+        return cat.campaign(campaign_id)
+    except LookupError:
+        abort(404)
+
+
+def status_table(campaign) -> list[dict[str, Any]]:
+    """Per submitter: how many current submissions in each status, and which expected forms are missing."""
+    cat = catalog()
+    source = campaign.data.get("submitters", "")
+    with store_for(current_app).session() as s:
+        subs = list(s.scalars(select(Submission).where(Submission.campaign_id == campaign.id,
+                                                       Submission.is_current.is_(True))))
+    rows = []
+    for entity in cat.entities(source):
+        mine = [x for x in subs if x.recommender_id == entity["id"]]
+        counts = {st: sum(1 for x in mine if x.status == st) for st in STATUSES}
+        missing = [f.title.replace("示范性职业教育集团（联盟）", "") for f in campaign.forms.values()
+                   if not any(x.form_id == f.id for x in mine)]
+        rows.append({"id": entity["id"], "name": entity["name"], "submitted": len(mine), **counts,
+                     "late_marks": sum(1 for x in mine if x.late), "missing": missing})
+    return rows
+
+
+def chart_svg(rows: list[dict[str, Any]]) -> str:
+    """A stacked bar per submitter that has anything (server-rendered SVG: no JavaScript needed)."""
+    shown = [r for r in rows if r["submitted"]] or rows[:10]
+    width, bar, gap, left = 760, 18, 6, 210
+    top = 30
+    height = top + len(shown) * (bar + gap) + 10
+    biggest = max([r["submitted"] for r in shown] + [1])
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="各单位报送状态" width="{width}" '
+             f'height="{height}" font-family="Noto Sans CJK SC, sans-serif" font-size="12">']
+    x = left
+    for st in STATUSES:
+        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{COLORS[st]}"/>'
+                     f'<text x="{x + 16}" y="16">{STATUS_LABELS[st]}</text>')
+        x += 90
+    for i, r in enumerate(shown):
+        y = top + i * (bar + gap)
+        parts.append(f'<text x="{left - 8}" y="{y + 13}" text-anchor="end">{r["name"][:14]}</text>')
+        x = left
+        for st in STATUSES:
+            w = (width - left - 40) * r[st] / biggest
+            if w:
+                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" fill="{COLORS[st]}">'
+                             f'<title>{r["name"]}：{STATUS_LABELS[st]} {r[st]}</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 4:.1f}" y="{y + 13}">{r["submitted"]}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@bp.get("/")
+@login_required("admin")
+def dashboard():
+    campaign = _campaign_arg()
+    rows = status_table(campaign)
+    totals = {st: sum(r[st] for r in rows) for st in STATUSES}
+    totals["missing"] = sum(1 for r in rows if r["missing"])
+    data = {"campaign": campaign.id, "title": campaign.title, "deadline": campaign.data["deadline"],
+            "campaigns": [{"id": c.id, "title": c.title} for c in catalog().campaigns.values()],
+            "rows": rows, "totals": totals}
+    return page("admin/dashboard.html", data, chart=chart_svg(rows), labels=STATUS_LABELS)
+
+
+@bp.route("/ingest", methods=["GET", "POST"])
+@login_required("admin")
+def ingest():
+    cat = catalog()
+    data: dict[str, Any] = {"campaigns": [{"id": c.id, "title": c.title} for c in cat.campaigns.values()],
+                            "submitters": {c.id: [{"id": r["id"], "name": r["name"]}
+                                                  for r in cat.entities(c.data.get("submitters", ""))]
+                                           for c in cat.campaigns.values()}, "error": ""}
+    if request.method == "GET":
+        return page("admin/ingest.html", data)
+    campaign_id, who = request.form.get("campaign", ""), request.form.get("recommender", "")
+    files = [f for f in request.files.getlist("files") if f.filename]
+    if campaign_id not in cat.campaigns or who not in {r["id"] for r in data["submitters"].get(campaign_id, [])}:
+        data["error"] = "请选择征集活动和报送单位。"
+        return page("admin/ingest.html", data, 400)
+    if not files:
+        data["error"] = "请选择 zip 压缩包或多个文件。"
+        return page("admin/ingest.html", data, 400)
+    store = store_for(current_app)
+    sources = []
+    with store.session.begin() as s:
+        for f in files:
+            blob = f.read()
+            sha = store.files.put(blob)
+            if s.get(StoredFile, sha) is None:
+                s.add(StoredFile(sha256=sha, size=len(blob)))
+                s.flush()
+            sources.append({"kind": "stored", "sha256": sha, "name": f.filename})
+    job_id = create_job(store, sources, campaign_id, who, g.user.username)
+    runner().submit(job_id)
+    return redirect(url_for("admin.job", job_id=job_id))
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required("admin")
+def job(job_id: int):
+    try:
+        data = job_summary(store_for(current_app), job_id)
+    except LookupError:
+        abort(404)
+    for item in data["items"]:
+        item["label"] = STATUS_LABELS.get(item["result"], "等待处理" if item["state"] == "pending" else item["result"])
+        item["url"] = url_for("recommender.submission", submission_id=item["submission_id"]) if item["submission_id"] else ""
+    data["percent"] = int(100 * data["done"] / data["total"]) if data["total"] else (100 if data["state"] == "done" else 0)
+    return page("admin/job.html", data)
+
+
+@bp.get("/review")
+@login_required("admin")
+def review():
+    campaign = _campaign_arg()
+    with store_for(current_app).session() as s:
+        subs = list(s.scalars(select(Submission).where(Submission.campaign_id == campaign.id,
+                                                       Submission.is_current.is_(True),
+                                                       Submission.status.in_(("needs_review", "late")))
+                              .order_by(Submission.id)))
+    items = []
+    for sub in subs:
+        for p in [*sub.report.get("warnings", []), *sub.cross_problems]:
+            if p["severity"] != "review":
+                continue
+            items.append({"submission_id": sub.id, "file": sub.original_name, "recommender": sub.recommender_id,
+                          "path": p.get("path", ""), "title": p.get("title", ""), "code": p["code"],
+                          "message": p["message"], "candidates": p.get("candidates", []),
+                          "where": (p.get("where") or {}).get("text", ""),
+                          "url": url_for("recommender.submission", submission_id=sub.id)})
+    return page("admin/review.html", {"campaign": campaign.id, "title": campaign.title, "items": items,
+                                      "campaigns": [{"id": c.id, "title": c.title} for c in catalog().campaigns.values()]})
+
+
+@bp.post("/review/<int:submission_id>")
+@login_required("admin")
+def review_decide(submission_id: int):
+    path, action = request.form.get("path", ""), request.form.get("action", "")
+    value: Any = request.form.get("value")
+    if value in (None, ""):
+        value = None
+    else:
+        with store_for(current_app).session() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                abort(404)
+            flagged = next((p for p in sub.report.get("warnings", []) if p.get("path") == path), {})
+        # Candidates keep their type (a count stays a number).
+        value = next((c for c in flagged.get("candidates", []) if str(c) == value), value)
+        if isinstance(value, str) and value.isdigit() and path.split(".")[-1] in _integer_keys(sub):
+            value = int(value)
+    try:
+        decide(store_for(current_app), submission_id, path, action, g.user.username, value, request.form.get("note", ""))
+        flash("已记录复核决定。")
+    except IntakeError as exc:
+        flash(exc.message)
+    return redirect(request.referrer or url_for("admin.review"))
+
+
+def _integer_keys(sub: Submission) -> set[str]:
+    form = catalog().campaign(sub.campaign_id).forms.get(sub.form_id or "")
+    return {f.key for f in form.fields if f.type == "integer"} if form else set()
+
+
+@bp.get("/exports")
+@login_required("admin")
+def exports():
+    cat = catalog()
+    return page("admin/exports.html", {"campaigns": [
+        {"id": c.id, "title": c.title, "has_summary": "summary_table" in c.forms,
+         "recommenders": [{"id": r["id"], "name": r["name"]} for r in cat.entities(c.data.get("submitters", ""))]}
+        for c in cat.campaigns.values()]})
+
+
+def _download(content: bytes, name: str, mimetype: str):
+    response = send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+@bp.get("/exports/<campaign_id>/<kind>")
+@login_required("admin")
+def export_file(campaign_id: str, kind: str):
+    from ..store import compile as compilation
+    from ..store import exports as ex
+
+    store = store_for(current_app)
+    if campaign_id not in catalog().campaigns:
+        abort(404)
+    mimetypes = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
+    if kind in ("xlsx", "csv", "json"):
+        content, name = ex.export_records(store, campaign_id, kind), f"{campaign_id}-已通过记录.{kind}"
+    elif kind == "summary":
+        content, name, kind = ex.consolidated_summary(store, campaign_id), f"{campaign_id}-推荐名单汇总表.xlsx", "xlsx"
+    elif kind == "compilation":
+        who = request.args.get("recommender") or None
+        content = compilation.compile_pdf(store, campaign_id, who)
+        name, kind = f"{campaign_id}-资料汇编{'-' + who if who else ''}.pdf", "pdf"
+    else:
+        abort(404)
+    with store.session.begin() as s:
+        audit(s, g.user.username, "export", f"campaign:{campaign_id}", kind=kind, name=name)
+    return _download(content, name, mimetypes[kind])

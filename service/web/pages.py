@@ -1,0 +1,21 @@
+"""One response for two readers: the HTML page, or its data as JSON at the same URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, render_template, request
+
+
+def wants_json() -> bool:
+    if request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def page(template: str, data: dict[str, Any], status: int = 200, **html_only: Any):
+    """Render ``template`` with ``data`` (plus ``html_only`` extras), or return ``data`` as JSON."""
+    if wants_json():
+        return jsonify(data), status
+    return render_template(template, **data, **html_only), status

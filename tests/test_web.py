@@ -1,0 +1,205 @@
+"""The web pages through Flask's client: who may open what, login and CSRF, the web form, reports, markup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+
+import pytest
+
+from service import create_app
+from service.core.parse import parse
+from service.core.render import render
+from service.store.auth import create_user
+from service.store.intake import receive
+
+from .conftest import sample
+
+PASSWORD = "correct-horse-9"
+USERS = {  # role name in the matrix → (role, entity)
+    "school": ("school", None),
+    "provincial": ("recommender", "edu-ln"),
+    "planned_city": ("recommender", "city-dl"),
+    "hzw": ("recommender", "hzw-jixie"),
+    "other_province": ("recommender", "edu-bj"),
+    "admin": ("admin", None),
+}
+ROLES = ["anonymous", *USERS]
+
+
+@pytest.fixture
+def site(store, tmp_path):
+    """An app with one user per role and one 推荐书 submitted by 辽宁省教育厅 (edu-ln): submission 1."""
+    with store.session.begin() as s:
+        for name, (role, entity) in USERS.items():
+            create_user(s, name, PASSWORD, role, entity)
+    receive(store, render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, "推荐书.docx",
+            campaign_id="jth-2020", recommender_id="edu-ln", uploader="provincial",
+            received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC))
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DATABASE_URL": store.url,
+                      "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    return app
+
+
+def client_as(app, role: str):
+    client = app.test_client()
+    if role != "anonymous":
+        response = client.post("/login", data={"username": role, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+A, S, P, C, H, X, D = ROLES  # anonymous, school, provincial, planned_city, hzw, other_province, admin
+OPEN = dict.fromkeys(ROLES, 200)
+RECOMMENDERS_ONLY = {A: 302, S: 403, P: 200, C: 200, H: 200, X: 200, D: 403}
+OWNER_OR_ADMIN = {A: 302, S: 403, P: 200, C: 403, H: 403, X: 403, D: 200}
+ADMIN_ONLY = {A: 302, S: 403, P: 403, C: 403, H: 403, X: 403, D: 200}
+MATRIX = [
+    ("GET", "/", OPEN),
+    ("GET", "/campaigns/jth-2020", OPEN),
+    ("GET", "/campaigns/ln-2018", OPEN),
+    ("GET", "/campaigns/jth-2020/forms/recommendation_letter/fill", OPEN),
+    ("GET", "/campaigns/ln-2018/forms/work_summary/download?entity=ln-08", OPEN),
+    ("GET", "/campaigns/nope", dict.fromkeys(ROLES, 404)),
+    ("GET", "/login", OPEN),
+    ("GET", "/healthz", OPEN),
+    ("GET", "/r/", RECOMMENDERS_ONLY),
+    ("GET", "/r/upload", RECOMMENDERS_ONLY),
+    ("GET", "/r/submissions/1", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/1/file", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/1/marked", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/1/history", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/999", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 404}),
+    ("POST", "/r/submissions/1/attachments", {A: 401, S: 403, P: 302, C: 403, H: 403, X: 403, D: 302}),
+    ("GET", "/admin/", ADMIN_ONLY),
+    ("GET", "/admin/review", ADMIN_ONLY),
+    ("GET", "/admin/exports", ADMIN_ONLY),
+    ("GET", "/admin/ingest", ADMIN_ONLY),
+    ("GET", "/admin/jobs/999", {**ADMIN_ONLY, D: 404}),
+    ("POST", "/admin/review/1", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 302}),
+    ("GET", "/r/?format=json", {A: 401, S: 403, P: 200, C: 200, H: 200, X: 200, D: 403}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_for_every_role(site, role):
+    client = client_as(site, role)
+    failures = []
+    for method, url, expected in MATRIX:
+        response = client.open(url, method=method)
+        if response.status_code != expected[role]:
+            failures.append(f"{method} {url}: {response.status_code} (expected {expected[role]})")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_web_route_is_in_the_matrix(site):
+    covered = {re.sub(r"\?.*", "", url) for _m, url, _e in MATRIX}
+    rules = {str(r) for r in site.url_map.iter_rules() if not str(r).startswith(("/api/", "/static/"))}
+    concrete = {re.sub(r"<[^>]+>", "X", r) for r in rules}
+    seen = {re.sub(r"/(\d+|jth-2020|ln-2018|nope|recommendation_letter|work_summary)(?=/|$)", "/X", u) for u in covered}
+    missing = {r for r in concrete if r not in seen and r not in ("/logout", "/admin/exports/X/X")}
+    assert not missing, missing
+
+
+def test_logout_and_exports_need_admin(site):
+    assert client_as(site, "provincial").get("/admin/exports/jth-2020/json").status_code == 403
+    client = client_as(site, "admin")
+    response = client.get("/admin/exports/jth-2020/json")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    assert client.post("/logout").status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def test_session_cookie_is_httponly_and_samesite(site):
+    response = site.test_client().post("/login", data={"username": "provincial", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_session_cookie_is_secure_over_https(store):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False, "HTTPS": True,
+                      "DATABASE_URL": store.url, "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    with store.session.begin() as s:
+        create_user(s, "u1", PASSWORD, "admin")
+    response = app.test_client().post("/login", data={"username": "u1", "password": PASSWORD})
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_forms_without_a_csrf_token_are_refused(store):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": store.url, "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    client = app.test_client()
+    assert client.post("/login", data={"username": "x", "password": "y"}).status_code == 400
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code == 401
+
+
+def test_login_attempts_are_rate_limited(site):
+    client = site.test_client()
+    for _ in range(5):
+        assert client.post("/login", data={"username": "provincial", "password": "wrong"}).status_code == 401
+    locked = client.post("/login", data={"username": "provincial", "password": PASSWORD})
+    assert locked.status_code == 429 and "15 分钟" in locked.get_data(as_text=True)
+
+
+def test_pages_are_also_json(site):
+    data = site.test_client().get("/campaigns/jth-2020?format=json").get_json()
+    assert data["deadline"] == "2020-11-23" and [q["quota"] for q in data["quotas"]] == [5, 3, 3]
+    assert data["submit_to"]["mailing_address"] == "北京市朝阳区慧忠路5号远大中心"
+    ln = site.test_client().get("/campaigns/ln-2018", headers={"Accept": "application/json"}).get_json()
+    assert len(ln["groups"]) == 14
+
+
+def test_web_form_errors_sit_next_to_their_fields(site):
+    client = site.test_client()
+    response = client.post("/campaigns/jth-2020/forms/summary_table/fill", data={
+        "recommender": "辽宁省教育厅", "filler_phone": "12345", "rows-count": "2",
+        "rows-0-rank": "1", "rows-0-group_name": "北京现代制造业职业教育集团", "rows-0-founded": "2015年13月"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    phone = html[html.index('id="field-filler_phone"'):]
+    assert "联系方式" in phone[:2000] and "格式不正确" in phone[:2000]
+    assert "成立时间" in html and "field-error" in html
+
+
+def test_web_form_produces_the_document_that_parses_back(site):
+    record = sample("summary_table")
+    data = {k: v for k, v in record.items() if not isinstance(v, list)}
+    data["rows-count"] = str(len(record["rows"]))
+    for i, row in enumerate(record["rows"]):
+        data.update({f"rows-{i}-{k}": str(v) for k, v in row.items()})
+    response = site.test_client().post("/campaigns/jth-2020/forms/summary_table/fill", data=data)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    parsed = parse(response.data, "汇总表.xlsx", received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC))
+    assert parsed.record == record
+
+
+def test_adding_a_row_without_javascript(site):
+    response = site.test_client().post("/campaigns/jth-2020/forms/recommendation_letter/fill",
+                                       data={"members-count": "10", "add_row": "members"})
+    assert response.status_code == 200
+    assert 'name="members-10-name"' in response.get_data(as_text=True)
+
+
+def test_upload_report_and_marked_up_download(site):
+    client = client_as(site, "provincial")
+    bad = render("jth-2020", "recommendation_letter",
+                 dict(sample("recommendation_letter"), contact_mobile="1390416", group_name="辽宁冶金职业教育集团")).content
+    response = client.post("/r/upload", data={"campaign": "jth-2020", "files": (io.BytesIO(bad), "推荐书-冶金.docx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    link = re.search(r'href="(/r/submissions/\d+)"', response.get_data(as_text=True)).group(1)
+    report = client.get(link).get_data(as_text=True)
+    assert "联系人手机" in report and "第4个表格第2行第4格" in report and "FIELD_PATTERN" in report
+    marked = client.get(link + "/marked")
+    assert marked.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(marked.data)) as zf:
+        assert "FIELD_PATTERN" in zf.read("word/comments.xml").decode()
+    dashboard = client.get("/r/?format=json").get_json()["campaigns"][0]
+    assert dashboard["quota"] == {"used": 2, "limit": 5, "label": "省级教育行政部门"}
