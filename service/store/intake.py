@@ -160,6 +160,69 @@ def attachment_problems(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
     return out
 
 
+def record_upload(s: Session, sha: str, size: int, filename: str, *, campaign_id: str, recommender_id: str,
+                  uploader: str, channel: str, received: dt.datetime, file_row: bool = True) -> int:
+    """The upload row (and the stored file's row, unless the caller made it) for bytes already in the file store."""
+    if file_row and s.get(StoredFile, sha) is None:
+        s.add(StoredFile(sha256=sha, size=size))
+        s.flush()
+    upload = Upload(sha256=sha, original_name=filename[:400], size=size, campaign_id=campaign_id,
+                    recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
+    s.add(upload)
+    s.flush()
+    audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=size, channel=channel)
+    return upload.id
+
+
+def _duplicate_of(s: Session, campaign_id: str, recommender_id: str, sha: str) -> Submission | None:
+    return s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
+                                             Submission.recommender_id == recommender_id, Submission.sha256 == sha))
+
+
+def _duplicate(filename: str, sha: str, upload_id: int, existing: Submission) -> Received:
+    return Received(filename, sha, upload_id, existing.id, "duplicate", existing.status,
+                    message=f"与已提交的文件（第 {existing.id} 号，{existing.original_name}）内容完全相同，未重复计入。")
+
+
+def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, upload_id: int, filename: str,
+                    campaign_id: str, recommender_id: str, uploader: str, received: dt.datetime, cat: Catalog,
+                    attachments: list[tuple[str, str, bytes, str]] = ()) -> Received:
+    """File a parsed form as a submission inside the caller's transaction (superseding the current version)."""
+    existing = _duplicate_of(s, campaign_id, recommender_id, sha)
+    if existing is not None:
+        return _duplicate(filename, sha, upload_id, existing)
+    problem = _submitter_problem(result, cat, recommender_id)
+    if problem is not None:
+        result.add(problem)
+    report = result.to_dict()
+    key = _entity_key(result, cat, recommender_id, sha)
+    current = s.scalar(select(Submission).where(
+        Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
+        Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
+    sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
+                     entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
+                     upload_id=upload_id, original_name=filename[:400], status="", readable=result.readable,
+                     late=any(p.code == "SUBMISSION_LATE" for p in result.problems),
+                     record=result.record, report=report, cross_problems=[], received_at=received)
+    s.add(sub)
+    s.flush()
+    for kind, name, blob, media in attachments:
+        asha = store.files.put(blob)
+        if s.get(StoredFile, asha) is None:
+            s.add(StoredFile(sha256=asha, size=len(blob)))
+            s.flush()
+        sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=name[:400], media=media))
+    if current is not None:
+        current.is_current = False
+        current.superseded_by = sub.id
+        audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
+    sub.status = status_of(report, [], attachment_problems(sub, cat))
+    audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
+    first = next(iter(report["errors"]), None)
+    return Received(filename, sha, upload_id, sub.id, "superseded" if current is not None else "new", sub.status,
+                    code=first["code"] if first else "", message=first["message"] if first else "")
+
+
 def receive(
     store: Store,
     data: bytes,
@@ -174,7 +237,6 @@ def receive(
     cat: Catalog | None = None,
     parsed: ParseResult | None = None,
     refresh: bool = True,
-    upload_id: int | None = None,
 ) -> Received:
     """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
     cat = cat or catalog()
@@ -186,70 +248,29 @@ def receive(
     checked = [(kind, name, blob, check_attachment(campaign_id, None, kind, blob, name, cat))
                for kind, name, blob in attachments]
     sha = store.files.put(data)
-    with store.session.begin() as s:
-        if s.get(StoredFile, sha) is None:
-            s.add(StoredFile(sha256=sha, size=len(data)))
-            s.flush()
-        if upload_id is None:  # else: recorded already, by a run that stopped before filing it
-            upload = Upload(sha256=sha, original_name=filename[:400], size=len(data), campaign_id=campaign_id,
-                            recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
-            s.add(upload)
-            s.flush()
-            audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=len(data),
-                  channel=channel)
-            upload_id = upload.id
-        existing = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
-                                                     Submission.recommender_id == recommender_id,
-                                                     Submission.sha256 == sha))
+    with store.session.begin() as s:  # kept and recorded before anything parses it
+        upload_id = record_upload(s, sha, len(data), filename, campaign_id=campaign_id, recommender_id=recommender_id,
+                                  uploader=uploader, channel=channel, received=received)
+        existing = _duplicate_of(s, campaign_id, recommender_id, sha)
         if existing is not None:
-            return Received(filename, sha, upload_id, existing.id, "duplicate", existing.status,
-                            message=f"与已提交的文件（第 {existing.id} 号，{existing.original_name}）内容完全相同，未重复计入。")
+            return _duplicate(filename, sha, upload_id, existing)
     result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat)
-    problem = _submitter_problem(result, cat, recommender_id)
-    if problem is not None:
-        result.add(problem)
-    report = result.to_dict()
-    key = _entity_key(result, cat, recommender_id, sha)
     try:
         with store.session.begin() as s:
-            current = s.scalar(select(Submission).where(
-                Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
-                Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
-            sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
-                             entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
-                             upload_id=upload_id, original_name=filename[:400], status="", readable=result.readable,
-                             late=any(p.code == "SUBMISSION_LATE" for p in result.problems),
-                             record=result.record, report=report, cross_problems=[], received_at=received)
-            s.add(sub)
-            s.flush()
-            for kind, name, blob, media in checked:
-                asha = store.files.put(blob)
-                if s.get(StoredFile, asha) is None:
-                    s.add(StoredFile(sha256=asha, size=len(blob)))
-                    s.flush()
-                sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=name[:400], media=media))
-            if current is not None:
-                current.is_current = False
-                current.superseded_by = sub.id
-                audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
-            sub.status = status_of(report, [], attachment_problems(sub, cat))
-            audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
-            sub_id, outcome = sub.id, "superseded" if current is not None else "new"
+            got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=filename,
+                                  campaign_id=campaign_id, recommender_id=recommender_id, uploader=uploader,
+                                  received=received, cat=cat, attachments=checked)
     except IntegrityError:
         # The same bytes arrived twice at the same moment: the other request filed them.
         with store.session() as s:
-            other = s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
-                                                      Submission.recommender_id == recommender_id,
-                                                      Submission.sha256 == sha))
+            other = _duplicate_of(s, campaign_id, recommender_id, sha)
             return Received(filename, sha, upload_id, other.id if other else None, "duplicate",
                             other.status if other else "unreadable")
-    if refresh:
+    if refresh and got.outcome != "duplicate":
         refresh_related(store, campaign_id, recommender_id, cat)
-    with store.session() as s:
-        sub = s.get(Submission, sub_id)
-        first = next(iter(report["errors"]), None)
-        return Received(filename, sha, upload_id, sub_id, outcome, sub.status,
-                        code=first["code"] if first else "", message=first["message"] if first else "")
+        with store.session() as s:
+            got.status = s.get(Submission, got.submission_id).status
+    return got
 
 
 def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:

@@ -27,13 +27,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..core.catalog import Catalog, catalog
 from ..core.parse import parse
 from . import Store
 from .audit import audit
-from .intake import Received, receive, refresh_related
-from .models import Job, JobItem, StoredFile, Submission, Upload, utcnow
+from .intake import file_submission, record_upload, refresh_related
+from .models import Job, JobItem, StoredFile, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ MAX_ENTRIES = 50_000
 MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 ARCHIVE_EXTS = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
 COMMIT_EVERY = 100
+CHUNK = 25  # items filed per transaction (times the parse workers)
 STALE = dt.timedelta(seconds=60)
 
 
@@ -235,6 +238,7 @@ def _spool(store: Store, job_id: int) -> None:
     known: set[str] = set()
 
     def flush() -> None:
+        store.files.sync()  # the batch's bytes are on disk before its rows say they are stored
         with store.session.begin() as s:
             for item in pending:
                 if item.sha256 and item.sha256 not in known and s.get(StoredFile, item.sha256) is None:
@@ -251,7 +255,7 @@ def _spool(store: Store, job_id: int) -> None:
             seq += 1
             if seq in seen:
                 continue
-            sha = store.files.put(entry.data) if entry.data is not None else None
+            sha = store.files.put(entry.data, durable=False) if entry.data is not None else None
             item = JobItem(job_id=job_id, seq=seq, name=entry.name[:400], sha256=sha,
                            size=len(entry.data) if entry.data is not None else 0)
             if entry.code:
@@ -273,10 +277,17 @@ def _parse_item(args: tuple[bytes, str, str, Any]) -> Any:
     return parse(data, name, campaign=campaign_id, received_at=received)
 
 
+def _base(name: str) -> str:
+    """The file's own name inside ``bundle.zip!folder/file.docx``."""
+    return name.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+
+
 def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] | None = None,
             cat: Catalog | None = None, workers: int = 0) -> Job:
     """Run (or resume) a bulk ingest to the end. ``workers`` > 1 parses in that many processes.
 
+    Items are filed in chunks, each chunk in one transaction with its items marked done: a process stopped at
+    any instant leaves every item either filed and done, or untouched and pending.
     Raises RuntimeError when another live process holds the job.
     """
     cat = cat or catalog()
@@ -293,22 +304,31 @@ def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] |
     if progress:
         progress(done, total)
     pool = ProcessPoolExecutor(workers) if workers > 1 and len(pending) > 1 else None
+    size = CHUNK * max(1, workers)
+    chunks = [pending[i:i + size] for i in range(0, len(pending), size)]
+
+    def start(chunk: list[Any]) -> tuple[list[bytes], Any, Any]:
+        datas = [store.files.get(sha) for _id, _seq, _name, sha in chunk]
+        now = utcnow()
+        args = [(d, _base(n), campaign_id, now) for d, (_i, _s, n, _h) in zip(datas, chunk, strict=True)]
+        # With workers, the next chunk parses in the pool while this process files the current one.
+        return datas, now, ([pool.submit(_parse_item, a) for a in args] if pool else [_parse_item(a) for a in args])
+
     try:
-        window = max(1, workers) * 8
-        for start in range(0, len(pending), window):
-            chunk = pending[start:start + window]
-            datas = [store.files.get(sha) for _id, _seq, _name, sha in chunk]
-            now = utcnow()
-            parsed = (list(pool.map(_parse_item, [(d, n, campaign_id, now) for d, (_i, _s, n, _h) in zip(datas, chunk, strict=True)]))
-                      if pool else [None] * len(chunk))
-            for (item_id, seq, name, _sha), data, result in zip(chunk, datas, parsed, strict=True):
-                _process(store, job_id, item_id, seq, name, data, campaign_id, recommender_id, by, cat, result)
-                done += 1
-                if progress:
-                    progress(done, total)
+        ahead = start(chunks[0]) if chunks else None
+        for k, chunk in enumerate(chunks):
+            datas, now, parsed = ahead
+            ahead = start(chunks[k + 1]) if pool and k + 1 < len(chunks) else None
+            results = [p.result() for p in parsed] if pool else parsed
+            _file_chunk(store, job_id, chunk, datas, results, campaign_id, recommender_id, by, now, cat)
+            if not pool and k + 1 < len(chunks):
+                ahead = start(chunks[k + 1])
+            done += len(chunk)
+            if progress:
+                progress(done, total)
     finally:
         if pool:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
     refresh_related(store, campaign_id, recommender_id, cat)
     with store.session.begin() as s:
         job = s.get(Job, job_id)
@@ -323,32 +343,32 @@ def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] |
         return s.get(Job, job_id)
 
 
-def _process(store: Store, job_id: int, item_id: int, seq: int, name: str, data: bytes, campaign_id: str,
-             recommender_id: str, by: str, cat: Catalog, parsed: Any) -> None:
-    channel = f"bulk:{job_id}:{seq}"
-    with store.session() as s:
-        earlier = s.scalar(select(Upload).where(Upload.channel == channel))
-    sub = None
-    if earlier is not None:
-        with store.session() as s:
-            sub = s.scalar(select(Submission).where(Submission.upload_id == earlier.id))
-    if sub is not None:
-        # Filed just before the process stopped: take that result, do not file it again.
-        got = Received(name, earlier.sha256, earlier.id, sub.id, "new", sub.status)
-    else:
-        # Not seen, or its upload recorded but not yet filed when the process stopped: file it now.
-        got = receive(store, data, name.rsplit("!", 1)[-1].rsplit("/", 1)[-1], campaign_id=campaign_id,
-                      recommender_id=recommender_id, uploader=by, channel=channel, cat=cat, parsed=parsed,
-                      refresh=False, upload_id=earlier.id if earlier is not None else None)
-    with store.session.begin() as s:
-        item = s.get(JobItem, item_id)
-        item.state = "done"
-        item.submission_id = got.submission_id
-        item.result = "duplicate" if got.outcome == "duplicate" else got.status
-        item.code, item.message = got.code, got.message
-        job = s.get(Job, job_id)
-        job.done += 1
-        job.heartbeat_at = utcnow()
+def _file_chunk(store: Store, job_id: int, chunk: list[Any], datas: list[bytes], results: list[Any], campaign_id: str,
+                recommender_id: str, by: str, now: Any, cat: Catalog) -> None:
+    def file_all(s: Session, rows: list[Any]) -> None:
+        updates = []
+        for (item_id, seq, name, sha), data, result in rows:
+            upload_id = record_upload(s, sha, len(data), _base(name), campaign_id=campaign_id,
+                                      recommender_id=recommender_id, uploader=by, channel=f"bulk:{job_id}:{seq}",
+                                      received=now, file_row=False)  # the spool made the stored-file row
+            got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=_base(name),
+                                  campaign_id=campaign_id, recommender_id=recommender_id, uploader=by, received=now,
+                                  cat=cat)
+            updates.append({"id": item_id, "state": "done", "submission_id": got.submission_id, "code": got.code,
+                            "result": "duplicate" if got.outcome == "duplicate" else got.status,
+                            "message": got.message})
+        s.execute(update(JobItem), updates)
+        s.execute(update(Job).where(Job.id == job_id).values(done=Job.done + len(rows), heartbeat_at=utcnow()))
+
+    rows = list(zip(chunk, datas, results, strict=True))
+    try:
+        with store.session.begin() as s:
+            file_all(s, rows)
+    except IntegrityError:
+        # The same bytes arrived through another channel at this moment: file one by one.
+        for row in rows:
+            with store.session.begin() as s:
+                file_all(s, [row])
 
 
 def job_summary(store: Store, job_id: int) -> dict[str, Any]:
