@@ -296,8 +296,8 @@ def _batch_quota(files: list[ParseResult], cat: Catalog, campaign: Campaign) -> 
     groups = {normalize_name(str(f.record.get("group_name", ""))) for f in letters}
     if quota and len(groups) > quota[0]:
         for f in letters:
-            f.add(Problem("QUOTA_EXCEEDED", f"{quota[1]}最多推荐 {quota[0]} 个集团，本推荐单位共提交了 {len(groups)} 个集团的推荐书。"
-                          "请只报送推荐排序靠前的集团。", ERROR))
+            f.add(Problem("QUOTA_EXCEEDED", f"{quota[1]}最多推荐 {quota[0]} 个集团，本推荐单位提交的推荐书已超过名额。"
+                          "请只报送推荐排序靠前的集团，撤回其余推荐书。", ERROR))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -13,6 +14,7 @@ from .models import ApiToken, User, utcnow
 
 ROLES = ("admin", "recommender", "school")
 TOKEN_PREFIX = "jth_"
+USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def create_user(s: Session, username: str, password: str, role: str, entity_id: str | None = None,
@@ -53,5 +55,8 @@ def user_for_token(s: Session, token: str) -> User | None:
     row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked.is_(False)))
     if row is None:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or (last if last.tzinfo else last.replace(tzinfo=now.tzinfo)) < now - USED_RESOLUTION:
+        row.last_used_at = now  # at most one write a minute per token, not one per request
     return row.user

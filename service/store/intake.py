@@ -13,9 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, false, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..core.catalog import Catalog, catalog
 from ..core.names import normalize_name
@@ -273,43 +273,63 @@ def receive(
     return got
 
 
+def _key(problems: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(p["code"], p.get("path", ""), p["message"]) for p in problems]
+
+
+def _located(problems: list[dict[str, Any]], sub: Submission) -> list[dict[str, Any]]:
+    """Problems with the place of their field in the submission's document (from its parse report)."""
+    places = {f["path"]: f.get("where") for f in sub.report.get("fields", []) if f.get("where")}
+    return [{**p, "where": places[p["path"]]} if p.get("path") in places and "where" not in p else p
+            for p in problems]
+
+
 def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:
-    """Run the rules that span submissions again and update the statuses they change."""
+    """Run the rules that span submissions again and update the statuses they change.
+
+    Only records are loaded for the rules; a submission's stored report is read (and its row written) only when
+    its problems across submissions really changed, so one more upload costs little however many came before.
+    """
     cat = cat or catalog()
     with store.session.begin() as s:
-        mine = list(s.scalars(select(Submission).where(
-            Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
-            Submission.is_current.is_(True), Submission.readable.is_(True))))
-        results = []
-        for sub in mine:
-            result = ParseResult.from_dict(sub.report)
-            result.record = sub.record
-            result.problems = []
-            results.append(result)
+        current = (Submission.campaign_id == campaign_id, Submission.is_current.is_(True))
+        mine = list(s.scalars(select(Submission).options(defer(Submission.report))
+                              .where(*current, Submission.recommender_id == recommender_id,
+                                     Submission.readable.is_(True))))
+        results = [ParseResult(file=sub.original_name, campaign=sub.campaign_id, form=sub.form_id, record=sub.record)
+                   for sub in mine]
         batch_rules(results, cat)
-        cross = {sub.id: [p.to_dict() for p in r.problems] for sub, r in zip(mine, results, strict=True)}
-        # Campaign-wide: the same group recommended by another recommender.
-        groups = list(s.scalars(select(Submission).where(
-            Submission.campaign_id == campaign_id, Submission.is_current.is_(True),
-            Submission.entity_key.like("group:%"))))
-        by_group: dict[tuple[str | None, str], list[Submission]] = {}
-        for sub in groups:
-            by_group.setdefault((sub.form_id, sub.entity_key), []).append(sub)
-        for subs in by_group.values():
-            owners = {sub.recommender_id for sub in subs}
-            for sub in subs:
-                others = sorted(owners - {sub.recommender_id})
-                problems = cross.setdefault(sub.id, [p for p in sub.cross_problems
-                                                    if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"])
-                if others:
-                    names = "、".join(_entity_name(cat, campaign_id, o) for o in others)
-                    problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS", f"该集团同时被“{names}”推荐，请平台人员核实"
-                                            "由哪一方推荐。", REVIEW).to_dict())
-        touched = {sub.id: sub for sub in [*mine, *groups]}
-        for sub_id, problems in cross.items():
-            sub = touched[sub_id]
+        wanted: dict[int, list[dict[str, Any]]] = {sub.id: [p.to_dict() for p in r.problems]
+                                                   for sub, r in zip(mine, results, strict=True)}
+        touched = {sub.id: sub for sub in mine}
+        # Campaign-wide: a group recommended by more than one recommender, and flags that may no longer hold.
+        shared = select(Submission.form_id, Submission.entity_key).where(
+            *current, Submission.entity_key.like("group:%")).group_by(Submission.form_id, Submission.entity_key).having(
+            func.count(func.distinct(Submission.recommender_id)) > 1)
+        multi = {(f, k) for f, k in s.execute(shared)}
+        flagged = cast(Submission.cross_problems, String).like("%GROUP_MULTIPLE_RECOMMENDERS%")
+        others = s.scalars(select(Submission).options(defer(Submission.report)).where(*current, or_(
+            flagged, tuple_(Submission.form_id, Submission.entity_key).in_(list(multi)) if multi else false())))
+        owners: dict[tuple[str | None, str], set[str]] = {}
+        for sub in others:
+            touched.setdefault(sub.id, sub)
+        for sub in touched.values():
+            if (sub.form_id, sub.entity_key) in multi:
+                owners.setdefault((sub.form_id, sub.entity_key), set()).add(sub.recommender_id)
+        for sub_id, sub in touched.items():
+            problems = wanted.get(sub_id)
+            if problems is None:
+                problems = [p for p in sub.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
+            key = (sub.form_id, sub.entity_key)
+            if key in multi:
+                for other in sorted(owners.get(key, set()) - {sub.recommender_id}):
+                    problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS",
+                                            f"该集团同时被“{_entity_name(cat, campaign_id, other)}”推荐，"
+                                            "请平台人员核实由哪一方推荐。", REVIEW).to_dict())
+            if _key(problems) == _key(sub.cross_problems):
+                continue
             before = sub.status
-            sub.cross_problems = problems
+            sub.cross_problems = _located(problems, sub)
             sub.status = _effective_status(s, sub, cat)
             if sub.status != before:
                 audit(s, "system", "status", f"submission:{sub.id}", before=before, after=sub.status)
