@@ -377,6 +377,21 @@ def submission_history(submission_id: int):
     return jsonify({"submission_id": submission_id, "versions": versions})
 
 
+@bp.get("/submissions/<int:submission_id>/marked")
+@token_required("admin", "recommender")
+def submission_marked(submission_id: int):
+    """The file marked up with its problems: Word comments (批注) at their places, Excel cell comments."""
+    from .store.marked import marked_copy
+
+    user = current_user()
+    store = _store()
+    with store.session.begin() as s:
+        sub = _visible_submission(s, user, submission_id)
+        content, name = marked_copy(store, sub)
+        audit(s, user.username, "download_marked", f"submission:{sub.id}")
+    return _send(content, "application/octet-stream", name)
+
+
 @bp.get("/submissions/<int:submission_id>/file")
 @token_required("admin", "recommender")
 def submission_file(submission_id: int):

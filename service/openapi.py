@@ -485,6 +485,14 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _binary("原始文件（与上传时逐字节相同）", "application/octet-stream"),
                           "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": _error("提交不存在或不属于本单位", "SUBMISSION_NOT_FOUND")}}},
+        "/submissions/{submission_id}/marked": {"get": {
+            "operationId": "getSubmissionMarked", "tags": ["报送"],
+            "summary": "下载批注版：问题作为批注标在 Word 文档相应位置，或作为批注和高亮标在 Excel 单元格上",
+            "parameters": [_p("submission_id")],
+            "responses": {"200": _binary("批注版文件（.docx 或 .xlsx）", "application/octet-stream"),
+                          "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": _error("提交不存在或不属于本单位", "SUBMISSION_NOT_FOUND"),
+                          "409": _error("文件无法读取或转换，没有可标注的内容", "MARKUP_UNAVAILABLE")}}},
         "/submissions/{submission_id}/attachments": {"post": {
             "operationId": "addAttachments", "tags": ["报送"], "summary": "为提交补充附件（政策文件、盖章扫描件）",
             "description": "已有的相同附件（同类别、同内容）不重复添加。",

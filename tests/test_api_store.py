@@ -421,3 +421,19 @@ def test_render_refuses_characters_no_document_can_hold(client):
         assert "控制字符" in problems[0]["message"]
     r = client.post(f"{JTH}/forms/summary_table/render", json={"filled_by": "张三\n（办公室）"})
     assert r.status_code == 200
+
+
+def test_marked_up_file_through_the_api(client, store):
+    """The same marked-up download as on the web: each problem a Word comment at its place."""
+    with store.session.begin() as s:
+        token = create_token(s, create_user(s, "ln-api", "password-123", "recommender", "edu-ln"))
+    bad = render("jth-2020", "recommendation_letter", dict(sample("recommendation_letter"), contact_mobile="1390416"))
+    headers = {"Authorization": f"Bearer {token}"}
+    created = client.post("/api/v1/campaigns/jth-2020/submissions", headers=headers,
+                          data={"file": (io.BytesIO(bad.content), "推荐书.docx")}, content_type="multipart/form-data")
+    sub_id = created.get_json()["submission_id"]
+    marked = client.get(f"/api/v1/submissions/{sub_id}/marked", headers=headers)
+    assert marked.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(marked.data)) as zf:
+        assert "FIELD_PATTERN" in zf.read("word/comments.xml").decode()
+    assert client.get(f"/api/v1/submissions/{sub_id}/marked").status_code == 401

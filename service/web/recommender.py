@@ -16,11 +16,9 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, se
 from sqlalchemy import select
 
 from ..core.catalog import catalog
-from ..core.convert import ConversionError, get_converter
-from ..core.markup import mark
-from ..core.safety import InputRejected, sniff
 from ..store import store_for
 from ..store.intake import IntakeError, add_attachment, history, receive
+from ..store.marked import marked_copy
 from ..store.models import Submission
 from .auth import entity_name, login_required
 from .pages import page
@@ -189,20 +187,11 @@ def original(submission_id: int):
 def marked(submission_id: int):
     """The file with each problem as a comment at its place (.docx) or on its cell (.xlsx)."""
     sub = _own(submission_id)
-    content = store_for(current_app).files.get(sub.sha256)
-    if not sub.readable or not sub.form_id:
-        abort(409, "文件无法读取，没有可标注的内容；请按报告中的说明重新保存后上传。")
-    kind = catalog().form(sub.campaign_id, sub.form_id).kind
     try:
-        sniffed = sniff(content, sub.original_name)
-        if sniffed.needs_conversion:
-            content = get_converter().convert(content, sniffed.ext, kind)
-    except (InputRejected, ConversionError):
-        abort(409, "文件无法转换，不能生成批注版。")
-    problems = [p for p in [*sub.report.get("errors", []), *sub.cross_problems, *sub.report.get("warnings", [])]
-                if p["severity"] != "info"]
-    stem = sub.original_name.rsplit(".", 1)[0]
-    return _download(mark(content, kind, problems, sub.report.get("sheet")), f"批注-{stem}.{kind}")
+        content, name = marked_copy(store_for(current_app), sub)
+    except IntakeError as exc:
+        abort(exc.http_status, exc.message)
+    return _download(content, name)
 
 
 @bp.get("/submissions/<int:submission_id>/history")

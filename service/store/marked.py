@@ -1,0 +1,30 @@
+"""A submission's file marked up with its problems (Word comments / Excel cell comments), for web and API alike."""
+
+from __future__ import annotations
+
+from ..core.catalog import Catalog, catalog
+from ..core.convert import ConversionError, get_converter
+from ..core.markup import mark
+from ..core.safety import InputRejected, sniff
+from . import Store
+from .intake import IntakeError
+from .models import Submission
+
+
+def marked_copy(store: Store, sub: Submission, cat: Catalog | None = None) -> tuple[bytes, str]:
+    """The marked-up .docx/.xlsx and its file name; legacy files are marked in their converted form."""
+    cat = cat or catalog()
+    if not sub.readable or not sub.form_id:
+        raise IntakeError("MARKUP_UNAVAILABLE", "文件无法读取，没有可标注的内容；请按报告中的说明重新保存后上传。", 409)
+    kind = cat.form(sub.campaign_id, sub.form_id).kind
+    content = store.files.get(sub.sha256)
+    try:
+        sniffed = sniff(content, sub.original_name)
+        if sniffed.needs_conversion:
+            content = get_converter().convert(content, sniffed.ext, kind)
+    except (InputRejected, ConversionError) as exc:
+        raise IntakeError("MARKUP_UNAVAILABLE", "文件无法转换，不能生成批注版。", 409) from exc
+    problems = [p for p in [*sub.report.get("errors", []), *sub.cross_problems, *sub.report.get("warnings", [])]
+                if p["severity"] != "info"]
+    stem = sub.original_name.rsplit(".", 1)[0]
+    return mark(content, kind, problems), f"批注-{stem}.{kind}"
