@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lxml import etree
 
@@ -264,9 +265,74 @@ def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> tup
     return custom, app
 
 
+_WALK = etree.XSLT(etree.parse(str(Path(__file__).with_name("docx_walk.xsl"))),
+                   access_control=etree.XSLTAccessControl.DENY_ALL)
+_SEPARATORS = tuple(chr(c).encode() for c in range(0xE000, 0xE006))
+
+
+def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sdt]]:
+    """The body through the XSLT walker (docx_walk.xsl): libxslt visits the tree, Python only splits a string."""
+    out = str(_WALK(root))
+    blocks: list[Paragraph | Table] = []
+    sdts: list[Sdt] = []
+    paragraphs = tables = 0
+    opened: list[tuple[Sdt, int]] = []
+
+    def controls(part: str) -> list[Sdt]:
+        found = []
+        for chunk in part.split("\ue002")[1:]:
+            tag, alias, plain, text = (chunk.split("\ue003", 3) + ["", "", "", ""])[:4]
+            found.append(Sdt(tag=tag, alias=alias, text=text.strip("\n"), plain=plain == "1"))
+        return found
+
+    for block in out.split("\ue000")[1:]:
+        kind = block[:1]
+        if kind == "P":
+            _, text, rest = block.split("\ue001", 2)
+            para = Paragraph(paragraphs, text, controls(rest))
+            for sdt in para.sdts:
+                sdt.paragraph = para.index
+            paragraphs += 1
+            blocks.append(para)
+            sdts.extend(para.sdts)
+        elif kind == "T":
+            table = Table(index=tables, rows=[])
+            tables += 1
+            for r, row_part in enumerate(block.split("\ue004")[1:]):
+                cells_parts = row_part.split("\ue005")
+                before = cells_parts[0].split("\ue001", 1)[1]
+                grid = _int(before or None, 0)
+                row = Row(index=r, cells=[])
+                for c, cell_part in enumerate(cells_parts[1:]):
+                    _, span, cont, text, rest = cell_part.split("\ue001", 4)
+                    width = max(1, _int(span or None, 1))
+                    cell = Cell(text=text.strip("\n"), index=c, grid_col=grid, span=width, continued=cont == "1",
+                                sdts=controls(rest))
+                    for sdt in cell.sdts:
+                        sdt.table, sdt.row, sdt.cell = table.index, r, c
+                    sdts.extend(cell.sdts)
+                    row.cells.append(cell)
+                    grid += width
+                table.rows.append(row)
+            blocks.append(table)
+        elif kind == "S":
+            tag, alias, plain = (block.split("\ue001", 1)[1].split("\ue003") + ["", "", ""])[:3]
+            opened.append((Sdt(tag=tag, alias=alias, text="", plain=plain == "1"), len(blocks)))
+        elif kind == "E" and opened:
+            sdt, start = opened.pop()
+            inner = [b for b in blocks[start:] if isinstance(b, Paragraph)]
+            sdt.text = "\n".join(b.text for b in inner)
+            if inner:
+                sdt.paragraph = inner[0].index
+                inner[0].sdts.append(sdt)
+            sdts.append(sdt)
+    return blocks, sdts
+
+
 def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocument:
     """Read an opened (already vetted) .docx package."""
-    root = parse_xml(read_member(zf, _main_part(zf), limits), limits)
+    data = read_member(zf, _main_part(zf), limits)
+    root = parse_xml(data, limits)
     body = root.find(W + "body")
     if body is None:
         raise InputRejected("OOXML_INVALID", detail={"missing": "w:body"})
@@ -274,9 +340,14 @@ def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocum
         parent = el.getparent()
         if parent is not None:
             parent.remove(el)
-    for el in body.iter(W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):
-        el.text = _CHAR[el.tag]
-    reader = _Reader()
-    reader.body(body)
+    if any(sep in data for sep in _SEPARATORS):
+        # The text itself holds the walker's separator characters: read it the slow, exact way.
+        for el in body.iter(W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):
+            el.text = _CHAR[el.tag]
+        reader = _Reader()
+        reader.body(body)
+        blocks, sdts = reader.blocks, reader.sdts
+    else:
+        blocks, sdts = _fast_blocks(root)
     custom, app = read_properties(zf, limits)
-    return DocxDocument(blocks=reader.blocks, sdts=reader.sdts, custom=custom, application=app)
+    return DocxDocument(blocks=blocks, sdts=sdts, custom=custom, application=app)

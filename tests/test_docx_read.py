@@ -1,0 +1,54 @@
+"""The .docx reader: the XSLT walker and the Python walker see the same document."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from lxml import etree
+
+from service.core import docx_read
+from service.core.render import render
+from service.core.safety import parse_xml
+
+from . import docx_edit as de
+from .conftest import CAMPAIGN_OF, sample
+
+DOCS = {
+    "letter": lambda: render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content,
+    "letter-unwrapped": lambda: de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter"))
+                                        .content, de.unwrap_controls),
+    "summary-blank": lambda: render("ln-2018", "work_summary", None, "ln-08").content,
+    "work-summary": lambda: render(CAMPAIGN_OF["work_summary"], "work_summary", sample("work_summary")).content,
+    "rebuilt": lambda: de.rebuild_from_text(render("ln-2018", "work_summary", sample("work_summary")).content),
+}
+
+
+def python_walk(content: bytes) -> tuple[list, list]:
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        root = parse_xml(zf.read("word/document.xml"))
+    body = root.find(docx_read.W + "body")
+    for el in body.iter(docx_read.W + "tab", docx_read.W + "br", docx_read.W + "cr"):
+        el.text = docx_read._CHAR[el.tag]
+    reader = docx_read._Reader()
+    reader.body(body)
+    return reader.blocks, reader.sdts
+
+
+@pytest.mark.parametrize("name", list(DOCS))
+def test_fast_and_python_walkers_agree(name):
+    content = DOCS[name]()
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        fast = docx_read._fast_blocks(parse_xml(zf.read("word/document.xml")))
+    assert fast == python_walk(content)
+
+
+def test_text_holding_the_walkers_separators_is_read_exactly():
+    def private_use(root: etree._Element) -> None:
+        de.set_text(de.right_of(root, "服务面向"), "面向\ue000装备\ue005制造")
+    content = de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, private_use)
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        doc = docx_read.read_docx(zf)
+    texts = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    assert "面向\ue000装备\ue005制造" in texts
