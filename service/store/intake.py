@@ -13,9 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, false, func, or_, select, tuple_
+from sqlalchemy import String, cast, false, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from ..core.catalog import Catalog, catalog
 from ..core.names import normalize_name
@@ -149,14 +149,17 @@ def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_pr
 
 def attachment_problems(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
     """Required attachments that are missing (a 工作总结 without 政策文件)."""
-    out = []
-    if not sub.form_id:
+    return missing_attachments(sub.campaign_id, sub.form_id, {a.kind for a in sub.attachments}, cat)
+
+
+def missing_attachments(campaign_id: str, form_id: str | None, kinds: set[str], cat: Catalog) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not form_id:
         return out
-    for spec in cat.campaign(sub.campaign_id).data.get("attachments", []):
-        if spec.get("required") and sub.form_id in spec.get("for_forms", []):
-            if not any(a.kind == spec["id"] for a in sub.attachments):
-                out.append(Problem("ATTACHMENT_MISSING", f"缺少附件“{spec['title']}”：通知要求随《{cat.form(sub.campaign_id, sub.form_id).title}》"
-                                   "一并报送，请补充上传。", REVIEW).to_dict())
+    for spec in cat.campaign(campaign_id).data.get("attachments", []):
+        if spec.get("required") and form_id in spec.get("for_forms", []) and spec["id"] not in kinds:
+            out.append(Problem("ATTACHMENT_MISSING", f"缺少附件“{spec['title']}”：通知要求随《{cat.form(campaign_id, form_id).title}》"
+                               "一并报送，请补充上传。", REVIEW).to_dict())
     return out
 
 
@@ -277,62 +280,73 @@ def _key(problems: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [(p["code"], p.get("path", ""), p["message"]) for p in problems]
 
 
-def _located(problems: list[dict[str, Any]], sub: Submission) -> list[dict[str, Any]]:
+def _located(problems: list[dict[str, Any]], report: dict[str, Any]) -> list[dict[str, Any]]:
     """Problems with the place of their field in the submission's document (from its parse report)."""
-    places = {f["path"]: f.get("where") for f in sub.report.get("fields", []) if f.get("where")}
+    places = {f["path"]: f.get("where") for f in report.get("fields", []) if f.get("where")}
     return [{**p, "where": places[p["path"]]} if p.get("path") in places and "where" not in p else p
             for p in problems]
+
+
+def _slim(record: dict[str, Any]) -> dict[str, Any]:
+    """What the rules across submissions compare: short values and the ranked list, not the narratives."""
+    return {k: v for k, v in record.items()
+            if not (isinstance(v, str) and len(v) > 300) and not (k == "members" and isinstance(v, list))}
+
+
+_ROW = (Submission.id, Submission.form_id, Submission.original_name, Submission.entity_key, Submission.recommender_id,
+        Submission.cross_problems, Submission.status)
 
 
 def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:
     """Run the rules that span submissions again and update the statuses they change.
 
-    Only records are loaded for the rules; a submission's stored report is read (and its row written) only when
-    its problems across submissions really changed, so one more upload costs little however many came before.
+    Rows are read as plain columns (records slimmed to what the rules compare); a submission's report is read and
+    its row written only when its problems across submissions really changed. One more upload therefore costs
+    little however many came before, and a bulk ingest of thousands keeps its memory bounded.
     """
     cat = cat or catalog()
     with store.session.begin() as s:
         current = (Submission.campaign_id == campaign_id, Submission.is_current.is_(True))
-        mine = list(s.scalars(select(Submission).options(defer(Submission.report))
-                              .where(*current, Submission.recommender_id == recommender_id,
-                                     Submission.readable.is_(True))))
-        results = [ParseResult(file=sub.original_name, campaign=sub.campaign_id, form=sub.form_id, record=sub.record)
-                   for sub in mine]
+        mine = s.execute(select(*_ROW, Submission.record).where(
+            *current, Submission.recommender_id == recommender_id, Submission.readable.is_(True))).all()
+        results = [ParseResult(file=row.original_name, campaign=campaign_id, form=row.form_id, record=_slim(row.record))
+                   for row in mine]
         batch_rules(results, cat)
-        wanted: dict[int, list[dict[str, Any]]] = {sub.id: [p.to_dict() for p in r.problems]
-                                                   for sub, r in zip(mine, results, strict=True)}
-        touched = {sub.id: sub for sub in mine}
+        wanted = {row.id: [p.to_dict() for p in r.problems] for row, r in zip(mine, results, strict=True)}
+        touched = {row.id: row for row in mine}
+        del mine, results
         # Campaign-wide: a group recommended by more than one recommender, and flags that may no longer hold.
         shared = select(Submission.form_id, Submission.entity_key).where(
             *current, Submission.entity_key.like("group:%")).group_by(Submission.form_id, Submission.entity_key).having(
             func.count(func.distinct(Submission.recommender_id)) > 1)
         multi = {(f, k) for f, k in s.execute(shared)}
         flagged = cast(Submission.cross_problems, String).like("%GROUP_MULTIPLE_RECOMMENDERS%")
-        others = s.scalars(select(Submission).options(defer(Submission.report)).where(*current, or_(
-            flagged, tuple_(Submission.form_id, Submission.entity_key).in_(list(multi)) if multi else false())))
+        for row in s.execute(select(*_ROW).where(*current, or_(
+                flagged, tuple_(Submission.form_id, Submission.entity_key).in_(list(multi)) if multi else false()))):
+            touched.setdefault(row.id, row)
         owners: dict[tuple[str | None, str], set[str]] = {}
-        for sub in others:
-            touched.setdefault(sub.id, sub)
-        for sub in touched.values():
-            if (sub.form_id, sub.entity_key) in multi:
-                owners.setdefault((sub.form_id, sub.entity_key), set()).add(sub.recommender_id)
-        for sub_id, sub in touched.items():
+        for row in touched.values():
+            if (row.form_id, row.entity_key) in multi:
+                owners.setdefault((row.form_id, row.entity_key), set()).add(row.recommender_id)
+        for sub_id, row in touched.items():
             problems = wanted.get(sub_id)
             if problems is None:
-                problems = [p for p in sub.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
-            key = (sub.form_id, sub.entity_key)
+                problems = [p for p in row.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
+            key = (row.form_id, row.entity_key)
             if key in multi:
-                for other in sorted(owners.get(key, set()) - {sub.recommender_id}):
+                for other in sorted(owners.get(key, set()) - {row.recommender_id}):
                     problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS",
                                             f"该集团同时被“{_entity_name(cat, campaign_id, other)}”推荐，"
                                             "请平台人员核实由哪一方推荐。", REVIEW).to_dict())
-            if _key(problems) == _key(sub.cross_problems):
+            if _key(problems) == _key(row.cross_problems):
                 continue
-            before = sub.status
-            sub.cross_problems = _located(problems, sub)
-            sub.status = _effective_status(s, sub, cat)
-            if sub.status != before:
-                audit(s, "system", "status", f"submission:{sub.id}", before=before, after=sub.status)
+            report = s.scalar(select(Submission.report).where(Submission.id == sub_id))
+            kinds = set(s.scalars(select(Attachment.kind).where(Attachment.submission_id == sub_id)))
+            located = _located(problems, report)
+            status = status_of(report, located, missing_attachments(campaign_id, row.form_id, kinds, cat))
+            s.execute(update(Submission).where(Submission.id == sub_id).values(cross_problems=located, status=status))
+            if status != row.status:
+                audit(s, "system", "status", f"submission:{sub_id}", before=row.status, after=status)
 
 
 def _effective_status(s: Session, sub: Submission, cat: Catalog) -> str:

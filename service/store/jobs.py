@@ -332,10 +332,11 @@ def run_job(store: Store, job_id: int, *, progress: Callable[[int, int], None] |
     refresh_related(store, campaign_id, recommender_id, cat)
     with store.session.begin() as s:
         job = s.get(Job, job_id)
-        # Statuses may have changed when the rules across files ran at the end.
-        for item in s.scalars(select(JobItem).where(JobItem.job_id == job_id, JobItem.submission_id.is_not(None),
-                                                    JobItem.result.not_in(("duplicate",)))):
-            item.result = s.get(Submission, item.submission_id).status
+        # Statuses may have changed when the rules across files ran at the end: one statement, no rows in memory.
+        s.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.submission_id.is_not(None),
+                                        JobItem.result != "duplicate")
+                  .values(result=select(Submission.status).where(Submission.id == JobItem.submission_id)
+                          .scalar_subquery()).execution_options(synchronize_session=False))
         job.state, job.finished_at = "done", utcnow()
         job.done = job.total
         audit(s, by, "ingest_done", f"job:{job.id}", total=job.total)
