@@ -146,6 +146,7 @@ def job(job_id: int):
         item["label"] = STATUS_LABELS.get(item["result"], "等待处理" if item["state"] == "pending" else item["result"])
         item["url"] = url_for("recommender.submission", submission_id=item["submission_id"]) if item["submission_id"] else ""
     data["percent"] = int(100 * data["done"] / data["total"]) if data["total"] else (100 if data["state"] == "done" else 0)
+    data["count_labels"] = {STATUS_LABELS.get(k, k): v for k, v in data["counts"].items()}
     return page("admin/job.html", data)
 
 
