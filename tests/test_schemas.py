@@ -75,3 +75,27 @@ def test_work_summary_sections_are_bounded_to_5000(catalog):
     form = catalog.form("ln-2018", "work_summary")
     for key in form.settings["counted_fields"]:
         assert form.schema["properties"][key]["maxLength"] == 5000
+
+
+def _variants(record: dict) -> list[dict]:
+    """The sample and records each broken in one way the schemas care about."""
+    out = [record]
+    for key, value in record.items():
+        if isinstance(value, str):
+            out += [{**record, key: value + "x" * 5000}, {**record, key: 12}, {**record, key: "2020-02-30"},
+                    {**record, key: "a@b"}, {**record, key: ""}]
+        elif isinstance(value, bool) or isinstance(value, int):
+            out += [{**record, key: -1}, {**record, key: 1.0}, {**record, key: True}, {**record, key: "12"}]
+        elif isinstance(value, list):
+            out += [{**record, key: []}, {**record, key: value * 500}, {**record, key: [{"x": 1}]}]
+        out.append({k: v for k, v in record.items() if k != key})
+    out.append({**record, "extra": 1})
+    return out
+
+
+@pytest.mark.parametrize("form_id", ["recommendation_letter", "summary_table", "work_summary"])
+def test_compiled_check_agrees_with_jsonschema(catalog, form_id):
+    """The fast yes/no check never calls valid what jsonschema (the authority) rejects, nor the reverse."""
+    form = next(c.forms[form_id] for c in catalog.campaigns.values() if form_id in c.forms)
+    for record in _variants(sample(form_id)):
+        assert form.is_valid(record) == (not list(form.validator.iter_errors(record))), record

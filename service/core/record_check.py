@@ -54,6 +54,8 @@ def _title(form: Form, path: list) -> tuple[str, str]:
 def check_record(form: Form, record: dict, *, partial: bool = False) -> list[FieldProblem]:
     """All schema problems of ``record``; with ``partial`` missing required values are not problems."""
     out: list[FieldProblem] = []
+    if form.is_valid(record):
+        return out  # the common case, decided by the compiled check
     for err in form.validator.iter_errors(record):
         if partial and err.validator == "required":
             continue
