@@ -214,7 +214,7 @@ def _by_sdt(doc: DocxDocument, loc: Locator, sdts: list[Sdt], index: _DocIndex, 
     return _collect(found, values, CONTENT_CONTROL)
 
 
-def _occurrences(index: _DocIndex, label: str, table_only: bool = True) -> list[tuple[Table, Row, Cell]]:
+def _occurrences(index: _DocIndex, label: str) -> list[tuple[Table, Row, Cell]]:
     key = label_key(label)
     hits = index.cells.get(key)
     if not hits:

@@ -349,7 +349,7 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
                 audit(s, "system", "status", f"submission:{sub_id}", before=row.status, after=status)
 
 
-def _effective_status(s: Session, sub: Submission, cat: Catalog) -> str:
+def _effective_status(sub: Submission, cat: Catalog) -> str:
     return status_of(sub.report, sub.cross_problems, attachment_problems(sub, cat))
 
 
@@ -376,7 +376,7 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
         att = Attachment(kind=kind, sha256=sha, original_name=filename[:400], media=media)
         sub.attachments.append(att)
         s.flush()
-        sub.status = _effective_status(s, sub, cat)
+        sub.status = _effective_status(sub, cat)
         audit(s, uploader, "attach", f"submission:{sub.id}", kind=kind, name=filename, sha256=sha)
         return att
 
@@ -419,7 +419,7 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
         report["decisions"] = sorted(decided)
         sub.report = report
         sub.record = record
-        sub.status = _effective_status(s, sub, cat)
+        sub.status = _effective_status(sub, cat)
         audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
               before=before, after=sub.status)
         campaign_id, recommender_id = sub.campaign_id, sub.recommender_id

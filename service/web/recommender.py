@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ..core.catalog import catalog
 from ..store import store_for
-from ..store.intake import IntakeError, add_attachment, history, receive
+from ..store.intake import IntakeError, add_attachment, attachment_problems, history, receive
 from ..store.marked import marked_copy
 from ..store.models import Submission
 from .auth import entity_name, login_required
@@ -55,7 +55,6 @@ def problem_rows(sub: Submission) -> list[dict[str, Any]]:
         where = (p.get("where") or {}).get("text", "")
         out.append({"code": p["code"], "severity": p["severity"], "title": p.get("title", ""), "where": where,
                     "message": p["message"], "path": p.get("path", "")})
-    from ..store.intake import attachment_problems
     out += [{**p, "where": "", "title": "", "path": ""} for p in attachment_problems(sub, catalog())]
     order = {"error": 0, "review": 1, "info": 2}
     return sorted(out, key=lambda p: order.get(p["severity"], 3))
