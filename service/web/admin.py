@@ -3,11 +3,9 @@ exports and the 资料汇编."""
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
 from ..core.catalog import catalog
@@ -17,7 +15,7 @@ from ..store.intake import IntakeError, decide
 from ..store.jobs import ThreadRunner, create_job, job_summary
 from ..store.models import StoredFile, Submission
 from .auth import login_required
-from .pages import page
+from .pages import page, send_download
 from .recommender import STATUS_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -213,12 +211,6 @@ def exports():
         for c in cat.campaigns.values()]})
 
 
-def _download(content: bytes, name: str, mimetype: str):
-    response = send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
-
-
 @bp.get("/exports/<campaign_id>/<kind>")
 @login_required("admin")
 def export_file(campaign_id: str, kind: str):
@@ -242,4 +234,4 @@ def export_file(campaign_id: str, kind: str):
         abort(404)
     with store.session.begin() as s:
         audit(s, g.user.username, "export", f"campaign:{campaign_id}", kind=kind, name=name)
-    return _download(content, name, mimetypes[kind])
+    return send_download(content, name, mimetypes[kind])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, send_file
 
 
 def wants_json() -> bool:
@@ -19,3 +20,8 @@ def page(template: str, data: dict[str, Any], status: int = 200, **html_only: An
     if wants_json():
         return jsonify(data), status
     return render_template(template, **data, **html_only), status
+
+
+def send_download(content: bytes, name: str, mimetype: str = "application/octet-stream"):
+    """A file to save; werkzeug writes the Chinese name as ``filename*=UTF-8''…`` beside an ASCII fallback."""
+    return send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)

@@ -8,11 +8,9 @@ submissions; administrators may open any of them.
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
 from ..core.catalog import catalog
@@ -21,7 +19,7 @@ from ..store.intake import IntakeError, add_attachment, attachment_problems, his
 from ..store.marked import marked_copy
 from ..store.models import Submission
 from .auth import entity_name, login_required
-from .pages import page
+from .pages import page, send_download
 
 bp = Blueprint("recommender", __name__, url_prefix="/r")
 MAX_FILES = 20
@@ -168,17 +166,11 @@ def submission(submission_id: int):
     return page("recommender/submission.html", data)
 
 
-def _download(content: bytes, name: str, mimetype: str = "application/octet-stream"):
-    response = send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
-
-
 @bp.get("/submissions/<int:submission_id>/file")
 @login_required("recommender", "admin")
 def original(submission_id: int):
     sub = _own(submission_id)
-    return _download(store_for(current_app).files.get(sub.sha256), sub.original_name)
+    return send_download(store_for(current_app).files.get(sub.sha256), sub.original_name)
 
 
 @bp.get("/submissions/<int:submission_id>/marked")
@@ -190,7 +182,7 @@ def marked(submission_id: int):
         content, name = marked_copy(store_for(current_app), sub)
     except IntakeError as exc:
         abort(exc.http_status, exc.message)
-    return _download(content, name)
+    return send_download(content, name)
 
 
 @bp.get("/submissions/<int:submission_id>/history")

@@ -7,18 +7,16 @@ parser's own normalization), each error shown next to its field. What it produce
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, request
 
 from ..core.catalog import Form, catalog
 from ..core.fields import Field, arrays
 from ..core.normalize import is_narrative, normalize
 from ..core.record_check import check_record
 from ..core.render import prefill, render
-from .pages import page
+from .pages import page, send_download
 
 bp = Blueprint("schools", __name__)
 MAX_ROWS = 300
@@ -86,10 +84,7 @@ def download(campaign_id: str, form_id: str):
 
 
 def _send(done):
-    response = send_file(BytesIO(done.content), mimetype=done.media_type, as_attachment=True,
-                         download_name=done.filename)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(done.filename)}"
-    return response
+    return send_download(done.content, done.filename, done.media_type)
 
 
 # ---- the web form -----------------------------------------------------------------------------------------
