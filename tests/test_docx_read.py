@@ -44,10 +44,23 @@ def test_fast_and_python_walkers_agree(name):
     assert fast == python_walk(content)
 
 
-def test_text_holding_the_walkers_separators_is_read_exactly():
+def _reencoded(content: bytes, encoding: str, char_refs: bool) -> bytes:
+    """The same document.xml written in another encoding, or with the private-use characters as &#xE00n;."""
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        root = etree.fromstring(zf.read("word/document.xml"))
+    data = etree.tostring(root, xml_declaration=True, encoding=encoding, standalone=True)
+    if char_refs:
+        data = data.replace("\ue000".encode(), b"&#xE000;").replace("\ue005".encode(), b"&#57349;")
+    return de.rezip(content, {"word/document.xml": data})
+
+
+@pytest.mark.parametrize(("encoding", "char_refs"), [
+    ("UTF-8", False), ("UTF-8", True), ("UTF-16", False), ("GB18030", False)])
+def test_text_holding_the_walkers_separators_is_read_exactly(encoding, char_refs):
     def private_use(root: etree._Element) -> None:
         de.set_text(de.right_of(root, "服务面向"), "面向\ue000装备\ue005制造")
     content = de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, private_use)
+    content = _reencoded(content, encoding, char_refs)
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
         doc = docx_read.read_docx(zf)
     texts = [c.text for t in doc.tables for r in t.rows for c in r.cells]

@@ -9,6 +9,7 @@ tabs are kept.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,24 @@ def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> tup
 
 _WALK = etree.XSLT(etree.parse(str(Path(__file__).with_name("docx_walk.xsl"))),
                    access_control=etree.XSLTAccessControl.DENY_ALL)
-_SEPARATORS = tuple(chr(c).encode() for c in range(0xE000, 0xE006))
+# The walker's separators U+E000–U+E005 anywhere in the part, as UTF-8 or as a character reference.
+_SEPARATORS = re.compile(rb"\xee\x80[\x80-\x85]|&#(?:[xX]0*[eE]00[0-5]|0*5734[4-9]);")
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _may_hold_separators(data: bytes) -> bool:
+    """True unless the part is UTF-8 and shows no separator, raw or as a character reference.
+
+    A part in another encoding (UTF-16, GB18030 — libxml2 reads them) is never scanned byte-wise: it takes
+    the exact Python walker.
+    """
+    head = data[:200].removeprefix(b"\xef\xbb\xbf")
+    if not head.startswith(b"<") or b"\x00" in head[:4]:
+        return True
+    declared = _DECLARED_ENCODING.match(head)
+    if declared and declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
+        return True
+    return _SEPARATORS.search(data) is not None
 
 
 def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sdt]]:
@@ -340,7 +358,7 @@ def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocum
         parent = el.getparent()
         if parent is not None:
             parent.remove(el)
-    if any(sep in data for sep in _SEPARATORS):
+    if _may_hold_separators(data):
         # The text itself holds the walker's separator characters: read it the slow, exact way.
         for el in body.iter(W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):
             el.text = _CHAR[el.tag]
