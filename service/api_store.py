@@ -17,7 +17,7 @@ import zipfile
 from io import BytesIO
 from typing import Any
 
-from flask import current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
 from .api import bp, jsonify_error
@@ -28,7 +28,7 @@ from .store import Store, store_for
 from .store.audit import audit
 from .store.intake import IntakeError, add_attachment, check_attachment, decide, history, receive
 from .store.jobs import ThreadRunner, create_job, job_summary
-from .store.models import StoredFile, Submission, Upload
+from .store.models import Job, StoredFile, Submission, Upload
 
 MAX_FILES = 20
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
@@ -509,6 +509,16 @@ def _is_archive(data: bytes) -> bool:
         return True  # a damaged zip is still an archive: the job reports ZIP_CORRUPT for it
 
 
+def _queued(job_id: int) -> Response:
+    """Hand a job to the runner and answer 202 with where to poll it."""
+    _runner().submit(job_id)
+    poll = f"/api/v1/jobs/{job_id}"
+    response = jsonify({"job_id": job_id, "state": "queued", "poll_url": poll})
+    response.status_code = 202
+    response.headers["Location"] = poll
+    return response
+
+
 @bp.post("/campaigns/<campaign_id>/ingest")
 @token_required("admin")
 def ingest(campaign_id: str):
@@ -535,18 +545,13 @@ def ingest(campaign_id: str):
     name = filename if filename.lower().endswith(".zip") else filename + ".zip"
     job_id = create_job(store, [{"kind": "stored", "sha256": sha, "name": name}], campaign.id, recommender,
                         user.username)
-    _runner().submit(job_id)
-    poll = f"/api/v1/jobs/{job_id}"
-    response = jsonify({"job_id": job_id, "state": "queued", "poll_url": poll})
-    response.status_code = 202
-    response.headers["Location"] = poll
-    return response
+    return _queued(job_id)
 
 
 @bp.get("/jobs/<int:job_id>")
 @token_required("admin", "recommender")
 def job(job_id: int):
-    """A bulk-ingest job: state, progress, counts by result, and its items (paged)."""
+    """A background job: state, progress; an ingest's counts by result and items (paged), a compilation's result."""
     user = current_user()
     page, per_page = _page()
     try:
@@ -554,7 +559,7 @@ def job(job_id: int):
     except LookupError:
         summary = None
     if summary is None or (not user.is_admin and summary["recommender"] != user.entity_id):
-        raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号批量导入任务。")
+        raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号后台任务。")
     items = summary.pop("items")
     start = (page - 1) * per_page
     summary["items"] = _paged(items[start:start + per_page], len(items), page, per_page)
@@ -609,6 +614,42 @@ def summary_xlsx(campaign_id: str):
     except LookupError as exc:  # the campaign is known: it has no ranked list form
         raise ApiError(404, "SUMMARY_NOT_AVAILABLE", str(exc)) from None
     return _send(data, XLSX, f"{campaign.id}-推荐名单汇总表.xlsx")
+
+
+@bp.post("/campaigns/<campaign_id>/compilations")
+@token_required("admin", "recommender")
+def start_compilation(campaign_id: str):
+    """The 资料汇编 as a background job (a recommender's account compiles its own unit's)."""
+    from .store.compile_jobs import create_compile_job
+
+    user = current_user()
+    campaign = _campaign(campaign_id)
+    recommender = _recommender_filter(user)
+    if recommender and user.is_admin:
+        _acting_recommender(user, campaign, recommender)
+    job_id = create_compile_job(_store(), campaign.id, recommender, user.username)
+    return _queued(job_id)
+
+
+@bp.get("/jobs/<int:job_id>/result")
+@token_required("admin", "recommender")
+def job_result(job_id: int):
+    """The PDF a finished compile job produced."""
+    from .store.compile_jobs import KIND
+
+    user = current_user()
+    store = _store()
+    with store.session() as s:
+        job = s.get(Job, job_id) if job_id <= MAX_ID else None
+        if job is None or job.kind != KIND or (not user.is_admin and job.recommender_id != user.entity_id):
+            raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号资料汇编任务。")
+        if not job.result_sha256:
+            raise ApiError(404, "JOB_RESULT_NOT_READY", f"第 {job_id} 号任务尚未生成资料汇编（状态：{job.state}）。")
+        sha, campaign_id, who = job.result_sha256, job.campaign_id, job.recommender_id
+    with store.session.begin() as s:
+        audit(s, user.username, "export", f"campaign:{campaign_id}", kind="pdf", job=job_id)
+    suffix = f"-{who}" if who else ""
+    return _send(store.files.get(sha), "application/pdf", f"{campaign_id}-资料汇编{suffix}.pdf")
 
 
 @bp.get("/campaigns/<campaign_id>/compilation.pdf")

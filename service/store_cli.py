@@ -108,7 +108,7 @@ def ingest(paths: tuple[str, ...], campaign_id: str | None, recommender: str | N
     """批量导入文件、文件夹或 zip 压缩包，逐个文件给出结果。"""
     store = store_for(current_app)
     if resume:
-        job_ids = unfinished_jobs(store)
+        job_ids = unfinished_jobs(store, kind="ingest")
         if not job_ids:
             click.echo("没有未完成的导入任务。")
             return

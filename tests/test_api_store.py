@@ -410,6 +410,29 @@ def test_exports_summary_and_compilation_are_admin_only_and_audited(client, toke
     assert [(e.actor, e.detail["recommender"]) for e in _audit(store, "compile")] == [("liaoning", "edu-ln")]
 
 
+def test_compilation_as_a_background_job(client, tokens, store):
+    """POST starts the 资料汇编; the job says how far it is; the PDF is downloaded from its result."""
+    assert _submit(client, tokens["liaoning"], *_letter()).status_code == 201
+    r = client.post(f"{JTH}/compilations", headers=tokens["liaoning"])
+    assert r.status_code == 202 and r.headers["Location"] == r.get_json()["poll_url"]
+    job = _poll(client, r.get_json()["poll_url"], tokens["liaoning"], timeout=120)
+    assert (job["kind"], job["state"], job["done"], job["total"]) == ("compile", "done", 1, 1), job
+    assert job["compilation"]["documents"] == 1 and job["compilation"]["pages"] >= 3
+    result = f"{API}/jobs/{job['id']}/result"
+    assert client.get(result, headers=tokens["beijing"]).status_code == 404  # another unit's job
+    pdf = client.get(result, headers=tokens["liaoning"])
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and len(pdf.data) == job["compilation"]["size"]
+
+    r = client.post(f"{JTH}/compilations", headers=tokens["beijing"])  # nothing of 北京's to compile
+    failed = _poll(client, r.get_json()["poll_url"], tokens["beijing"], timeout=120)
+    assert failed["state"] == "failed" and "没有可汇编的材料" in failed["compilation"]["error"]
+    r = client.get(f"{API}/jobs/{failed['id']}/result", headers=tokens["beijing"])
+    assert (r.status_code, r.get_json()["error"]["code"]) == (404, "JOB_RESULT_NOT_READY")
+    r = client.post(f"{JTH}/compilations?recommender=edu-zz", headers=tokens["admin"])
+    assert (r.status_code, r.get_json()["error"]["code"]) == (400, "RECOMMENDER_NOT_FOUND")
+    client.application.extensions["jth_jobs"].queue.join()
+
+
 def test_render_refuses_characters_no_document_can_hold(client):
     """Found by schemathesis: a control character made openpyxl fail (a 500); now it is a field problem."""
     for form_id, record in (("summary_table", {"filled_by": "张\x07三"}),

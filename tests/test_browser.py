@@ -143,3 +143,33 @@ def test_admin_bulk_ingest_progress_bar_reaches_the_end(server, browser_page, tm
     expect(page.locator("#chart svg")).to_be_visible()
     expect(page.locator("#status-table")).to_contain_text("辽宁省教育厅")
     shot(page, "08-admin-dashboard")
+
+
+def test_admin_compiles_one_recommender_and_downloads_the_pdf(server, store, browser_page, tmp_path):
+    import datetime as dt
+
+    from service.store.intake import receive
+
+    receive(store, render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, "推荐书.docx",
+            campaign_id="jth-2020", recommender_id="edu-ln", uploader="liaoning",
+            received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC))
+    page = browser_page
+    login(page, server, "admin")
+    page.get_by_role("link", name="导出与汇编").click()
+    section = page.locator("section", has=page.get_by_role("heading", name="第二批示范性职业教育集团（联盟）培育单位推荐"))
+    section.get_by_label("报送单位").select_option("edu-ln")
+    section.get_by_role("button", name="按单位生成资料汇编").click()
+    expect(page.get_by_role("heading", name="资料汇编任务")).to_be_visible()
+    expect(page.locator("#job-state")).to_have_text("已完成", timeout=90_000)
+    expect(page.locator("#job-progress")).to_have_attribute("aria-valuenow", "100")
+    shot(page, "09-compile-done")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载资料汇编 PDF").click()
+    download = info.value
+    assert download.suggested_filename == "jth-2020-资料汇编-edu-ln.pdf"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")
+    page.get_by_role("link", name="导出与汇编").click()
+    expect(page.locator("#compilations")).to_contain_text("已完成")
+    shot(page, "10-exports")

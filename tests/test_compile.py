@@ -10,6 +10,7 @@ import io
 import re
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 
@@ -242,3 +243,68 @@ def test_cli_compiles_one_recommender_and_audits_it(filed, tmp_path):
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "compile", AuditEntry.actor == "刘晏苹")).one()
     assert entry.target == "campaign:jth-2020" and entry.detail["recommender"] == "city-dl"
     assert entry.detail["documents"] == 2 and entry.detail["failures"] == []
+
+
+@pytest.fixture(scope="module")
+def admin_site(filed):
+    """The web app on the filed store, and a client logged in as an administrator."""
+    from service.store.auth import create_user
+
+    store = filed
+    with store.session.begin() as s:
+        create_user(s, "秘书处", "correct-horse-9", "admin")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DATABASE_URL": store.url,
+                      "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    client = app.test_client()
+    assert client.post("/login", data={"username": "秘书处", "password": "correct-horse-9"}).status_code == 302
+    yield app, client
+    if "jth_jobs" in app.extensions:
+        app.extensions["jth_jobs"].queue.join()
+
+
+def _finished(client, url: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(url, headers={"Accept": "application/json"}).get_json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job at {url} did not finish: {job}")
+
+
+def test_the_web_compiles_in_a_background_job_with_progress_and_a_download(filed, admin_site):
+    """A whole campaign's conversion outlasts a request: the admin starts a job, watches it, downloads the PDF."""
+    app, client = admin_site
+    started = client.post("/admin/compile", data={"campaign": "jth-2020", "recommender": "edu-ln"})
+    assert started.status_code == 302 and re.search(r"/admin/jobs/\d+$", started.headers["Location"])
+    job = _finished(client, started.headers["Location"])
+    app.extensions["jth_jobs"].queue.join()
+    assert job["kind"] == "compile" and job["state"] == "done", job
+    assert job["done"] == job["total"] == 6  # 汇总表, two 推荐书 and their three attachments
+    report = job["compilation"]
+    assert sorted(f["name"] for f in report["failures"]) == ["医药盖章页.pdf", "模糊照片.png"]
+
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "资料汇编任务" in page and "已完成" in page and "下载资料汇编 PDF" in page and "医药盖章页.pdf" in page
+    pdf = client.get(started.headers["Location"] + "/result")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "filename*=UTF-8''jth-2020-" in pdf.headers["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(pdf.data))
+    assert len(reader.pages) == report["pages"]
+    assert [title for level, title, _ in outline(reader) if level == 0] == ["辽宁省教育厅"]
+    assert f"/admin/jobs/{job['id']}" in client.get("/admin/exports").get_data(as_text=True)
+    with filed.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.actor == "秘书处")).one()
+    assert entry.detail["kind"] == "pdf" and entry.detail["job"] == job["id"]
+
+
+def test_a_compile_job_with_nothing_to_compile_fails_with_the_reason(admin_site):
+    app, client = admin_site
+    started = client.post("/admin/compile", data={"campaign": "jth-2020", "recommender": "edu-bj"})
+    job = _finished(client, started.headers["Location"])
+    app.extensions["jth_jobs"].queue.join()
+    assert job["state"] == "failed" and "没有可汇编的材料" in job["compilation"]["error"]
+    assert "没有可汇编的材料" in client.get(started.headers["Location"]).get_data(as_text=True)
+    assert client.get(started.headers["Location"] + "/result").status_code == 404
+    assert client.post("/admin/compile", data={"campaign": "jth-2020", "recommender": "edu-xx"}).status_code == 400

@@ -242,3 +242,15 @@ def test_bulk_ingest_killed_with_sigkill_resumes_with_nothing_lost_or_counted_tw
         assert s.scalar(select(func.count()).select_from(StoredFile)) == 60
     for data in letters:
         assert store.files.get(__import__("hashlib").sha256(data).hexdigest()) == data
+
+
+def test_the_migrations_build_exactly_the_models(store):
+    """A column added to a model without its Alembic revision (or the reverse) would break a deployed database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from service.store.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

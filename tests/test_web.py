@@ -79,6 +79,8 @@ MATRIX = [
     ("GET", "/admin/exports", ADMIN_ONLY),
     ("GET", "/admin/ingest", ADMIN_ONLY),
     ("GET", "/admin/jobs/999", {**ADMIN_ONLY, D: 404}),
+    ("GET", "/admin/jobs/999/result", {**ADMIN_ONLY, D: 404}),
+    ("POST", "/admin/compile", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),
     ("POST", "/admin/review/1", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 302}),
     ("GET", "/r/?format=json", {A: 401, S: 403, P: 200, C: 200, H: 200, X: 200, D: 403}),
 ]

@@ -22,6 +22,7 @@ import re
 import shutil
 import struct
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -417,8 +418,12 @@ def _page_count(pdf: bytes) -> int:
 
 def build_compilation(store: Store, campaign_id: str, recommender_id: str | None = None, *,
                       statuses: tuple[str, ...] = COMPILE_STATUSES, actor: str = "system",
-                      today: dt.date | None = None, cat: Catalog | None = None) -> Compilation:
-    """Build the 资料汇编 and say what could not go in (see the module's docstring)."""
+                      today: dt.date | None = None, cat: Catalog | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Compilation:
+    """Build the 资料汇编 and say what could not go in (see the module's docstring).
+
+    ``progress(done, total)`` is called after each document or attachment is converted (a job shows it).
+    """
     cat = cat or catalog()
     campaign = cat.campaign(campaign_id)
     order = submitter_order(campaign_id, cat)
@@ -438,6 +443,9 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
 
     parts: list[Part] = []
     failures: list[dict[str, Any]] = []
+    total = sum(1 + len(sub.attachments) for sub in subs)
+    if progress:
+        progress(0, total)
 
     def add(part: Part, sha256: str, name: str, media: str, where: str, sub_id: int) -> None:
         try:
@@ -451,6 +459,8 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
             part.pdf = placeholder_pdf(part.bookmark, name, str(exc), where)
             part.pages = _page_count(part.pdf)
         parts.append(part)
+        if progress:
+            progress(sum(1 for p in parts if p.level), total)  # headings (level 0) are not documents
 
     documents = 0
     for submitter_id, own in by_submitter.items():

@@ -1,4 +1,4 @@
-"""Bulk ingest as a resumable job, and the small interface that runs jobs.
+"""Bulk ingest as a resumable job, and the small interface that runs jobs (ingest and :mod:`compile_jobs`).
 
 A job is kept in the database item by item. Spooling stores every entry's bytes (content-addressed) and
 writes one ``job_items`` row per entry; processing files each pending item through :func:`intake.receive`
@@ -34,6 +34,8 @@ from ..core.catalog import Catalog, catalog
 from ..core.parse import parse
 from . import Store
 from .audit import audit
+from .compile_jobs import KIND as COMPILE_KIND
+from .compile_jobs import compile_summary, run_compile_job
 from .intake import file_submission, record_upload, refresh_related
 from .models import Job, JobItem, StoredFile, Submission, utcnow
 
@@ -382,16 +384,33 @@ def job_summary(store: Store, job_id: int) -> dict[str, Any]:
         for item in items:
             if item.state == "done":
                 counts[item.result] = counts.get(item.result, 0) + 1
-        return {"id": job.id, "state": job.state, "campaign": job.campaign_id, "recommender": job.recommender_id,
-                "total": job.total, "done": job.done, "counts": counts,
-                "created_at": job.created_at.isoformat(), "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-                "items": [{"seq": i.seq, "name": i.name, "state": i.state, "result": i.result, "code": i.code,
-                           "message": i.message, "submission_id": i.submission_id, "sha256": i.sha256} for i in items]}
+        summary = {"id": job.id, "kind": job.kind, "state": job.state, "campaign": job.campaign_id,
+                   "recommender": job.recommender_id, "total": job.total, "done": job.done, "counts": counts,
+                   "created_at": job.created_at.isoformat(),
+                   "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+                   "items": [{"seq": i.seq, "name": i.name, "state": i.state, "result": i.result, "code": i.code,
+                              "message": i.message, "submission_id": i.submission_id, "sha256": i.sha256}
+                             for i in items]}
+        if job.kind == COMPILE_KIND:
+            summary["compilation"] = compile_summary(job)
+        return summary
 
 
-def unfinished_jobs(store: Store) -> list[int]:
+def unfinished_jobs(store: Store, kind: str | None = None) -> list[int]:
+    """Jobs not yet done or failed, oldest first (of one kind, or all)."""
+    query = select(Job.id).where(Job.state.in_(("queued", "spooling", "running")))
+    if kind:
+        query = query.where(Job.kind == kind)
     with store.session() as s:
-        return list(s.scalars(select(Job.id).where(Job.state.in_(("queued", "spooling", "running"))).order_by(Job.id)))
+        return list(s.scalars(query.order_by(Job.id)))
+
+
+def run_any(store: Store, job_id: int, kind: str) -> None:
+    """Run a job of any kind to its end (what a runner calls)."""
+    if kind == COMPILE_KIND:
+        run_compile_job(store, job_id)
+    else:
+        run_job(store, job_id)
 
 
 class ThreadRunner:
@@ -422,9 +441,10 @@ class ThreadRunner:
                     job = s.get(Job, job_id)
                     if job is None or job.state in ("done", "failed"):
                         continue
+                    kind = job.kind
                 if not claim(self.store, job_id):
                     continue  # another worker process runs it
-                run_job(self.store, job_id)
+                run_any(self.store, job_id, kind)
             except Exception as exc:  # a job must never take the worker down with it
                 log.exception("job %s failed", job_id)
                 with self.store.session.begin() as s:

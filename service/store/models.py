@@ -162,7 +162,8 @@ class AuditEntry(Base):
 
 
 class Job(Base):
-    """A background job (bulk ingest); its items are in ``job_items`` so a killed process resumes exactly."""
+    """A background job: a bulk ingest (its items in ``job_items``, so a killed process resumes exactly) or a
+    compilation (its PDF in the file store at ``result_sha256``; a killed one starts again)."""
 
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -180,6 +181,8 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)  # host:pid of the process running it
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)  # what a compilation says it left out
 
 
 class JobItem(Base):

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from ..core.catalog import catalog
 from ..store import store_for
 from ..store.audit import audit
+from ..store.compile_jobs import KIND as COMPILE_KIND
+from ..store.compile_jobs import create_compile_job
 from ..store.intake import IntakeError, decide
 from ..store.jobs import ThreadRunner, create_job, job_summary
-from ..store.models import StoredFile, Submission
+from ..store.models import Job, StoredFile, Submission
 from .auth import login_required
 from .pages import page, send_download
 from .recommender import STATUS_LABELS
@@ -145,7 +147,52 @@ def job(job_id: int):
         item["url"] = url_for("recommender.submission", submission_id=item["submission_id"]) if item["submission_id"] else ""
     data["percent"] = int(100 * data["done"] / data["total"]) if data["total"] else (100 if data["state"] == "done" else 0)
     data["count_labels"] = {STATUS_LABELS.get(k, k): v for k, v in data["counts"].items()}
+    if data["kind"] == COMPILE_KIND:
+        data["scope"] = _scope_name(data["campaign"], data["recommender"])
+        data["result_url"] = url_for("admin.job_result", job_id=job_id) if data["state"] == "done" else ""
+        return page("admin/compile_job.html", data)
     return page("admin/job.html", data)
+
+
+def _scope_name(campaign_id: str, recommender_id: str) -> str:
+    cat = catalog()
+    campaign = cat.campaigns.get(campaign_id)
+    if campaign is None:
+        return campaign_id
+    if not recommender_id:
+        return f"{campaign.title}（全部报送单位）"
+    names = {r["id"]: r["name"] for r in cat.entities(campaign.data.get("submitters", ""))}
+    return f"{campaign.title}（{names.get(recommender_id, recommender_id)}）"
+
+
+@bp.post("/compile")
+@login_required("admin")
+def compile_start():
+    """Queue the 资料汇编: converting every document takes minutes for a whole campaign, so it is a job."""
+    cat = catalog()
+    campaign_id, who = request.form.get("campaign", ""), request.form.get("recommender", "")
+    campaign = cat.campaigns.get(campaign_id)
+    if campaign is None or (who and who not in {r["id"] for r in cat.entities(campaign.data.get("submitters", ""))}):
+        abort(400, "请选择征集活动和报送单位。")
+    job_id = create_compile_job(store_for(current_app), campaign_id, who or None, g.user.username)
+    runner().submit(job_id)
+    return redirect(url_for("admin.job", job_id=job_id))
+
+
+@bp.get("/jobs/<int:job_id>/result")
+@login_required("admin")
+def job_result(job_id: int):
+    """The PDF a finished compile job produced."""
+    store = store_for(current_app)
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.kind != COMPILE_KIND or not job.result_sha256:
+            abort(404)
+        sha, campaign_id, who = job.result_sha256, job.campaign_id, job.recommender_id
+    name = f"{campaign_id}-资料汇编{'-' + who if who else ''}.pdf"
+    with store.session.begin() as s:
+        audit(s, g.user.username, "export", f"campaign:{campaign_id}", kind="pdf", name=name, job=job_id)
+    return send_download(store.files.get(sha), name, "application/pdf")
 
 
 @bp.get("/review")
@@ -205,7 +252,13 @@ def _integer_keys(sub: Submission) -> set[str]:
 @login_required("admin")
 def exports():
     cat = catalog()
-    return page("admin/exports.html", {"campaigns": [
+    store = store_for(current_app)
+    with store.session() as s:
+        recent = [{"id": j.id, "state": j.state, "scope": _scope_name(j.campaign_id, j.recommender_id),
+                   "created_at": j.created_at.isoformat(timespec="minutes"), "created_by": j.created_by,
+                   "url": url_for("admin.job", job_id=j.id)}
+                  for j in s.scalars(select(Job).where(Job.kind == COMPILE_KIND).order_by(Job.id.desc()).limit(10))]
+    return page("admin/exports.html", {"compilations": recent, "campaigns": [
         {"id": c.id, "title": c.title, "has_summary": "summary_table" in c.forms,
          "recommenders": [{"id": r["id"], "name": r["name"]} for r in cat.entities(c.data.get("submitters", ""))]}
         for c in cat.campaigns.values()]})
@@ -214,22 +267,17 @@ def exports():
 @bp.get("/exports/<campaign_id>/<kind>")
 @login_required("admin")
 def export_file(campaign_id: str, kind: str):
-    from ..store import compile as compilation
     from ..store import exports as ex
 
     store = store_for(current_app)
     if campaign_id not in catalog().campaigns:
         abort(404)
     mimetypes = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                 "csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
+                 "csv": "text/csv; charset=utf-8", "json": "application/json"}
     if kind in ("xlsx", "csv", "json"):
         content, name = ex.export_records(store, campaign_id, kind), f"{campaign_id}-已通过记录.{kind}"
     elif kind == "summary":
         content, name, kind = ex.consolidated_summary(store, campaign_id), f"{campaign_id}-推荐名单汇总表.xlsx", "xlsx"
-    elif kind == "compilation":
-        who = request.args.get("recommender") or None
-        content = compilation.compile_pdf(store, campaign_id, who)
-        name, kind = f"{campaign_id}-资料汇编{'-' + who if who else ''}.pdf", "pdf"
     else:
         abort(404)
     with store.session.begin() as s:
