@@ -10,12 +10,14 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from .core.catalog import catalog
 from .store import store_for
-from .store.auth import create_token, create_user
+from .store.audit import audit
+from .store.auth import create_token, create_user, password_problem, revoke_token, set_password
 from .store.jobs import create_job, job_summary, run_job, unfinished_jobs
-from .store.models import User
+from .store.models import ApiToken, User
 
 RESULT_LABELS = {"accepted": "通过", "needs_review": "需复核", "rejected": "退回", "late": "逾期", "unreadable": "无法读取",
                  "duplicate": "重复", "stored": "已保存"}
@@ -48,8 +50,9 @@ def users_create(username: str, role: str, entity: str | None, display_name: str
         if entity not in known:
             raise click.ClickException(f"名单中没有单位编号 {entity}")
     password = password or getpass.getpass("密码：")
-    if len(password) < 8:
-        raise click.ClickException("密码至少 8 位")
+    problem = password_problem(username, password)
+    if problem:
+        raise click.ClickException(problem)
     store = store_for(current_app)
     try:
         with store.session.begin() as s:
@@ -69,11 +72,34 @@ def users_ensure_admin(username: str) -> None:
     store = store_for(current_app)
     with store.session.begin() as s:
         if s.query(User).filter_by(role="admin").first() is not None:
-            click.echo("已有管理员账号；如忘记密码，请用 flask --app wsgi users create 另建管理员。")
+            click.echo("已有管理员账号；如忘记密码，请用 flask --app wsgi users set-password 用户名 重设。")
             return
         password = secrets.token_urlsafe(12)
         create_user(s, username, password, "admin", None, "平台管理员")
     click.echo(f"已创建管理员账号：{username}  初始密码：{password}（只显示这一次，请登录后妥善保管）")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", help="新密码（不填则生成随机密码并只显示这一次）")
+@with_appcontext
+def users_set_password(username: str, password: str | None) -> None:
+    """重设账号密码（忘记密码时由管理员执行）；该账号已登录的会话随即失效。"""
+    import secrets
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    store = store_for(current_app)
+    with store.session.begin() as s:
+        user = s.query(User).filter_by(username=username).one_or_none()
+        if user is None:
+            raise click.ClickException(f"没有账号 {username}")
+        try:
+            set_password(s, user, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        audit(s, "cli", "password_reset", f"user:{user.id}", username=username)
+    click.echo(f"已重设 {username} 的密码" + (f"：{password}（只显示这一次）" if generated else "。"))
 
 
 tokens = click.Group("tokens", help="API 令牌。")
@@ -92,6 +118,38 @@ def tokens_create(username: str, name: str) -> None:
             raise click.ClickException(f"没有账号 {username}")
         token = create_token(s, user, name)
     click.echo(token)
+
+
+@tokens.command("list")
+@click.argument("username", required=False)
+@with_appcontext
+def tokens_list(username: str | None) -> None:
+    """列出令牌（编号、账号、用途、创建与最近使用时间、是否已吊销）；令牌本身不可再显示。"""
+    store = store_for(current_app)
+    with store.session() as s:
+        query = select(ApiToken).join(User).order_by(ApiToken.id)
+        if username:
+            query = query.where(User.username == username)
+        for row in s.scalars(query):
+            used = row.last_used_at.isoformat(timespec="minutes") if row.last_used_at else "从未使用"
+            state = "已吊销" if row.revoked else "有效"
+            click.echo(f"{row.id}\t{row.user.username}\t{row.name or '-'}\t"
+                       f"创建 {row.created_at.isoformat(timespec='minutes')}\t最近使用 {used}\t{state}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """吊销令牌：立即失效（令牌泄露或人员变动时使用）。"""
+    store = store_for(current_app)
+    with store.session.begin() as s:
+        try:
+            row = revoke_token(s, token_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        audit(s, "cli", "token_revoked", f"token:{row.id}", user=row.user.username)
+    click.echo(f"已吊销令牌 {token_id}。")
 
 
 @click.command("ingest")

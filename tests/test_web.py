@@ -80,6 +80,8 @@ MATRIX = [
     ("GET", "/admin/ingest", ADMIN_ONLY),
     ("GET", "/admin/jobs/999", {**ADMIN_ONLY, D: 404}),
     ("GET", "/admin/jobs/999/result", {**ADMIN_ONLY, D: 404}),
+    ("GET", "/account/password", {**dict.fromkeys(ROLES, 200), A: 302}),
+    ("POST", "/account/password", {**dict.fromkeys(ROLES, 400), A: 401}),
     ("POST", "/admin/compile", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),
     ("POST", "/admin/review/1", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 302}),
     ("GET", "/r/?format=json", {A: 401, S: 403, P: 200, C: 200, H: 200, X: 200, D: 403}),
@@ -147,6 +149,38 @@ def test_login_attempts_are_rate_limited(site):
         assert client.post("/login", data={"username": "provincial", "password": "wrong"}).status_code == 401
     locked = client.post("/login", data={"username": "provincial", "password": PASSWORD})
     assert locked.status_code == 429 and "15 分钟" in locked.get_data(as_text=True)
+
+
+def test_changing_the_password_ends_the_other_sessions(site):
+    here, elsewhere = client_as(site, "provincial"), client_as(site, "provincial")
+    new = "辽宁-报送-2020-new"
+    cases = [({"current": "wrong-password", "new": new, "confirm": new}, "当前密码不正确"),
+             ({"current": PASSWORD, "new": "short", "confirm": "short"}, "至少 10 位"),
+             ({"current": PASSWORD, "new": "provincial-2020", "confirm": "provincial-2020"}, "不能包含用户名"),
+             ({"current": PASSWORD, "new": new, "confirm": new + "x"}, "两次输入的新密码不一致")]
+    for data, message in cases:
+        response = here.post("/account/password", data=data)
+        assert response.status_code == 400 and message in response.get_data(as_text=True), message
+    assert elsewhere.get("/r/").status_code == 200  # nothing changed yet
+
+    response = here.post("/account/password", data={"current": PASSWORD, "new": new, "confirm": new},
+                         follow_redirects=True)
+    assert response.status_code == 200 and "密码已修改" in response.get_data(as_text=True)
+    assert here.get("/r/").status_code == 200  # this session stays
+    assert elsewhere.get("/r/").status_code == 302  # the other one is logged out
+    fresh = site.test_client()
+    assert fresh.post("/login", data={"username": "provincial", "password": PASSWORD}).status_code == 401
+    assert fresh.post("/login", data={"username": "provincial", "password": new}).status_code == 302
+
+
+def test_guessing_the_current_password_is_rate_limited_like_a_login(site):
+    client = client_as(site, "planned_city")
+    for _ in range(5):
+        assert client.post("/account/password", data={"current": "guess", "new": "x" * 12 + "abcd",
+                                                      "confirm": "x" * 12 + "abcd"}).status_code == 400
+    locked = client.post("/account/password", data={"current": PASSWORD, "new": "大连-新密码-2020",
+                                                     "confirm": "大连-新密码-2020"})
+    assert locked.status_code == 429
 
 
 def test_pages_are_also_json(site):

@@ -14,7 +14,27 @@ from .models import ApiToken, User, utcnow
 
 ROLES = ("admin", "recommender", "school")
 TOKEN_PREFIX = "jth_"
+MIN_PASSWORD = 10
 USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """Why a new password is refused (in Chinese), or None. Length is what matters most against guessing."""
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 位。"
+    if len(set(password)) < 4:
+        return "密码过于简单：请混用不同的字母、数字或符号。"
+    if username and username.lower() in password.lower():
+        return "密码不能包含用户名。"
+    return None
+
+
+def set_password(s: Session, user: User, password: str) -> None:
+    """Store a new hash; every session signed with the old one ends (see web.auth.load_user)."""
+    problem = password_problem(user.username, password)
+    if problem:
+        raise ValueError(problem)
+    user.password_hash = generate_password_hash(password)
 
 
 def create_user(s: Session, username: str, password: str, role: str, entity_id: str | None = None,
@@ -49,6 +69,15 @@ def create_token(s: Session, user: User, name: str = "") -> str:
     s.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token)))
     s.flush()
     return token
+
+
+def revoke_token(s: Session, token_id: int) -> ApiToken:
+    """Stop a token from working at once (kept, marked revoked, for the audit trail)."""
+    row = s.get(ApiToken, token_id)
+    if row is None:
+        raise LookupError(f"没有编号为 {token_id} 的令牌")
+    row.revoked = True
+    return row
 
 
 def user_for_token(s: Session, token: str) -> User | None:

@@ -16,12 +16,12 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, se
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..core.catalog import catalog
 from ..store import store_for
 from ..store.audit import audit
-from ..store.auth import check_password
+from ..store.auth import MIN_PASSWORD, check_password, password_problem, set_password
 from ..store.models import AuditEntry, User, utcnow
 from .pages import page
 
@@ -34,6 +34,13 @@ ROLE_LABELS = {"admin": "平台管理员", "recommender": "推荐单位", "schoo
 class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
     password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请填写当前密码"), Length(max=200)])
+    new = PasswordField("新密码", validators=[DataRequired("请填写新密码"), Length(max=200)])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"),
+                                                       EqualTo("new", "两次输入的新密码不一致")])
 
 
 def load_user() -> None:
@@ -117,6 +124,39 @@ def login():
     elif request.method == "POST":
         error, status = "请填写用户名和密码。", 400
     return page("login.html", {"error": error}, status, form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required()
+def change_password():
+    """Change one's own password: this session stays, every other session of the account ends."""
+    form = PasswordForm()
+    error, status = "", 200
+    if form.validate_on_submit():
+        address = request.remote_addr or "-"
+        username = g.user.username
+        store = store_for(current_app)
+        if _recent_failures(username, address) >= MAX_FAILURES:
+            error, status = "密码错误次数过多，请 15 分钟后再试。", 429
+        else:
+            with store.session.begin() as s:
+                user = check_password(s, username, form.current.data)
+                problem = password_problem(username, form.new.data)
+                if user is None:
+                    audit(s, username, "login_failed", f"{username}@{address}", during="password_change")
+                    error, status = "当前密码不正确。", 400
+                elif problem:
+                    error, status = problem, 400
+                else:
+                    set_password(s, user, form.new.data)
+                    s.flush()
+                    audit(s, username, "password_change", f"user:{user.id}", address=address)
+                    session["pw"] = user.password_hash[-16:]
+                    flash("密码已修改；该账号在其他地方的登录已失效。")
+                    return redirect(url_for("auth.change_password"))
+    elif request.method == "POST":
+        error, status = next(iter(e for errors in form.errors.values() for e in errors), "请完整填写。"), 400
+    return page("password.html", {"error": error, "min_length": MIN_PASSWORD}, status, form=form)
 
 
 @bp.post("/logout")
