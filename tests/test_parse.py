@@ -135,12 +135,63 @@ def test_typed_variants_are_read_exactly():
         de.set_text(de.below(root, "企业"), "六十三")
         de.set_text(de.right_of(root, "是否具有法人资格"), "是 否√")
         de.set_text(de.right_of(root, "运行模式"), "■理事会制 □董事会制 □其他")
-        de.set_text(de.right_of(root, "集团名称"), "  辽宁石油化工\n职业教育集团 ")
+        de.set_text(de.right_of(root, "集团名称"), "  辽宁石油化工职业教育集团 ")
         de.set_text(de.right_of(root, "牵头单位"), "辽宁石化职业技术学院、中国石油抚顺石化公司")
+        de.set_text(de.right_of(root, "姓名"), "张 晓 明")  # a name spread out for alignment
+        de.set_text(de.below(root, "行业组织"), "四")
     result = parsed(de.edit(rendered("recommendation_letter"), typing), "recommendation_letter")
     assert clean(result.record) == clean(sample("recommendation_letter"))
     assert field(result, "lead_unit_date").note == "“二〇二〇年十一月十六日”按 2020-11-16 读取"
     assert result.status == "accepted"
+
+
+@pytest.mark.parametrize(("label", "typed", "path", "candidates"), [
+    ("集团名称", "辽宁石油化工\n职业教育集团", "group_name", ["辽宁石油化工职业教育集团"]),
+    ("集团名称", "辽宁石油化工 职业教育集团", "group_name", ["辽宁石油化工职业教育集团"]),
+    ("牵头单位", "辽宁石化职业技术学院\u3000中国石油抚顺石化公司", "lead_units",
+     [["辽宁石化职业技术学院中国石油抚顺石化公司"], ["辽宁石化职业技术学院", "中国石油抚顺石化公司"]]),
+])
+def test_a_blank_between_chinese_characters_is_asked_about_not_dropped(label, typed, path, candidates):
+    """One name wrapped by hand, or two names with a space between them: only a person can tell."""
+    content = de.edit(rendered("recommendation_letter"), lambda r: de.set_text(de.right_of(r, label), typed))
+    result = parsed(content, "recommendation_letter")
+    problem = next(p for p in result.problems if p.path == path)
+    assert (problem.code, problem.severity, problem.candidates) == ("FIELD_UNCERTAIN", "review", candidates)
+    assert path not in result.record and result.status == "needs_review"
+
+
+def test_blanks_beside_latin_letters_and_chinese_shorthand_numbers_are_kept_exactly():
+    def typing(root):
+        de.set_text(de.right_of(root, "服务面向"), "石化产业 & 沿海经济带（SAP 中国合作）")
+        de.set_text(de.below(root, "企业"), "一百二")  # colloquial 120, not 102
+        de.set_text(de.below(root, "合计"), "一百五")  # 150
+    result = parsed(de.edit(rendered("recommendation_letter"), typing), "recommendation_letter")
+    assert result.record["service_orientation"] == "石化产业 & 沿海经济带（SAP 中国合作）"
+    assert (result.record["members_enterprise"], result.record["members_total"]) == (120, 150)
+    assert result.status == "accepted", result.problems
+
+
+@pytest.mark.parametrize("typed", ["（二）资源共建共享\n共建共享实训基地12个。", "（二）资源共建共享：共建共享实训基地12个。"])
+def test_text_typed_into_a_heading_cell_stays_out_of_the_section_above(typed):
+    def typing(root):
+        de.set_text(de.below(root, "（二）资源共建共享"), "")
+        de.set_text(de.cells_by_label(root, "（二）资源共建共享")[0], typed)
+    result = parsed(de.edit(rendered("recommendation_letter"), lambda r: (de.remove_tags(r), typing(r))),
+                    "recommendation_letter")
+    assert result.record["governance"] == sample("recommendation_letter")["governance"]
+    assert result.record["resource_sharing"] == "共建共享实训基地12个。"
+
+
+def test_text_typed_after_a_heading_paragraph_stays_out_of_the_section_above():
+    def typing(root):
+        for p in root.iter(W + "p"):
+            if de.text_of(p) == "（三）政策意见和建议":
+                p.append(de._run("：建议出台财税支持政策。"))
+    content = de.edit(rendered("work_summary"), lambda r: (de.unwrap_controls(r), typing(r)))
+    result = parsed(content, "work_summary")
+    expected = sample("work_summary")
+    assert result.record["part2_problems"] == expected["part2_problems"]
+    assert result.record["part3_suggestions"].startswith("建议出台财税支持政策。")
 
 
 def test_text_typed_outside_the_control_in_the_same_cell_is_kept():
@@ -283,6 +334,27 @@ def test_month_typed_into_a_date_cell_is_flagged():
     result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
     problem = next(p for p in result.problems if p.path == "rows.0.founded")
     assert problem.code == "FIELD_UNCERTAIN" and problem.candidates == ["2012-05", "2012-05-01"]
+
+
+def test_month_typed_as_a_number_that_lost_its_trailing_zero_is_flagged():
+    def edit(wb):
+        wb["推荐名单汇总表"]["D6"] = 2012.1  # what a General cell keeps of 2012.10
+        wb["推荐名单汇总表"]["D7"] = 2013.09
+    result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
+    problem = next(p for p in result.problems if p.path == "rows.0.founded")
+    assert problem.code == "FIELD_UNCERTAIN" and problem.candidates == ["2012-10", "2012-01"]
+    assert "founded" not in result.record["rows"][0]
+    assert result.record["rows"][1]["founded"] == "2013-09"
+
+
+def test_lead_units_on_separate_lines_of_one_cell_are_separate_units():
+    def edit(wb):
+        wb["推荐名单汇总表"]["C6"] = "辽宁石化职业技术学院\n中国石油抚顺石化公司"
+        wb["推荐名单汇总表"]["C7"] = "辽宁医药职业学院 沈阳药科大学"
+    result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
+    assert result.record["rows"][0]["lead_units"] == "辽宁石化职业技术学院、中国石油抚顺石化公司"
+    problem = next(p for p in result.problems if p.path == "rows.1.lead_units")
+    assert problem.candidates == ["辽宁医药职业学院沈阳药科大学", "辽宁医药职业学院、沈阳药科大学"]
 
 
 # ---- campaign rules -----------------------------------------------------------------------------------------
@@ -497,3 +569,77 @@ def test_bad_file_gets_a_clear_chinese_error_with_a_stable_code(case):
     assert re.search(r"[\u4e00-\u9fff]{4}", result.errors[0].message)
     assert peak < 16 * 1024 * 1024 + 2 * len(data), f"parsing {case} used {peak} bytes"
     assert result.record == {}
+
+
+# ---- what Word shows is what is read --------------------------------------------------------------------------
+
+
+def _sym(font: str, char: str) -> etree._Element:
+    r = etree.Element(W + "r")
+    etree.SubElement(r, W + "sym", {W + "font": font, W + "char": char})
+    return r
+
+
+def _pua_run(font: str, text: str) -> etree._Element:
+    r = etree.Element(W + "r")
+    rpr = etree.SubElement(r, W + "rPr")
+    etree.SubElement(rpr, W + "rFonts", {W + "ascii": font, W + "hAnsi": font})
+    etree.SubElement(r, W + "t").text = text
+    return r
+
+
+@pytest.mark.parametrize(("runs", "expected"), [
+    (lambda: [_sym("Wingdings 2", "F0A3"), de._run("是 "), _sym("Wingdings 2", "F052"), de._run("否")], "否"),
+    (lambda: [_sym("Wingdings", "F0FE"), de._run("是 "), _sym("Wingdings", "F0A8"), de._run("否")], "是"),
+    (lambda: [de._run("是"), _sym("Symbol", "F0D6"), de._run(" 否")], "是"),
+    (lambda: [_pua_run("Wingdings 2", "\uf052"), de._run("是 "), _pua_run("Wingdings 2", "\uf0a3"), de._run("否")], "是"),
+])
+def test_ticks_inserted_from_symbol_fonts_are_read(runs, expected):
+    def tick(root):
+        cell = de.right_of(root, "是否具有法人资格")
+        de.set_text(cell, "")
+        for run in runs():
+            cell.find(W + "p").append(run)
+    result = parsed(de.edit(rendered("recommendation_letter"), tick), "recommendation_letter")
+    assert result.record["legal_person"] == expected and result.status == "accepted", result.problems
+
+
+def test_an_unknown_symbol_is_flagged_not_dropped():
+    def tick(root):
+        cell = de.right_of(root, "是否具有法人资格")
+        de.set_text(cell, "")
+        for run in (_sym("Webdings", "F061"), de._run("是 否")):
+            cell.find(W + "p").append(run)
+    result = parsed(de.edit(rendered("recommendation_letter"), tick), "recommendation_letter")
+    problem = next(p for p in result.problems if p.path == "legal_person")
+    assert problem.code == "FIELD_UNCERTAIN" and "符号" in problem.message
+
+
+def test_words_placeholder_prompt_in_an_emptied_control_is_not_a_value():
+    def empty(root):
+        for sdt in root.iter(W + "sdt"):
+            tag = sdt.find(f"{W}sdtPr/{W}tag")
+            if tag is not None and tag.get(W + "val") in ("contact_name", "contact_title"):
+                etree.SubElement(sdt.find(W + "sdtPr"), W + "showingPlcHdr")
+                texts = list(sdt.iter(W + "t"))
+                texts[0].text = "单击或点击此处输入文字。"
+                for t in texts[1:]:
+                    t.text = ""
+    result = parsed(de.edit(rendered("recommendation_letter"), empty), "recommendation_letter")
+    assert "contact_title" not in result.record and "contact_name" not in result.record
+    assert ("FIELD_REQUIRED", "contact_name") in {(p.code, p.path) for p in result.errors}
+
+
+def test_a_phonetic_guide_over_a_name_is_not_part_of_it():
+    def ruby(root):
+        cell = de.right_of(root, "姓名")
+        de.set_text(cell, "")
+        p = cell.find(W + "p")
+        p.append(de._run("张"))
+        r = etree.SubElement(p, W + "r")
+        rb = etree.SubElement(r, W + "ruby")
+        etree.SubElement(etree.SubElement(rb, W + "rt"), W + "r").append(de._run("xiǎo")[0])
+        etree.SubElement(etree.SubElement(rb, W + "rubyBase"), W + "r").append(de._run("晓")[0])
+        p.append(de._run("明"))
+    result = parsed(de.edit(rendered("recommendation_letter"), ruby), "recommendation_letter")
+    assert result.record["contact_name"] == "张晓明"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .normalize import UNKNOWN_SYMBOL
 from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -102,10 +103,65 @@ class DocxDocument:
 # Subtrees whose text a person does not see as the document's text: tracked deletions and moves, field
 # codes, the fallback copy of a drawing, text boxes (drawn over the page, not in the flow), properties.
 _INVISIBLE = (W + "del", W + "moveFrom", W + "instrText", W + "delInstrText", MC + "Fallback", W + "txbxContent",
-              W + "fldData")
+              W + "fldData", W + "rt")  # w:rt: the phonetic guide (拼音) over a character, not the text itself
+
+# Word's own prompt in an emptied content control (w:showingPlcHdr): not something the person wrote.
+_PLACEHOLDER = re.compile(r"^\s*(单击或点击|单击|点击|轻触|Click or tap|Click|Tap)\S*.*(输入|enter|选择|choose)", re.I)
+# Symbols inserted from a symbol font (Insert → Symbol; w:sym, or private-use characters in .doc conversions):
+# the marks people tick boxes with, by font and code. Any other symbol reads as U+FFFC, which is flagged.
+_SYMBOLS = {
+    "wingdings": {0xFE: "🗹", 0xFD: "🗵", 0xFC: "✔", 0xFB: "✗", 0xA8: "◻", 0x6F: "□", 0x71: "❑", 0x6E: "■",
+                  0x78: "⌧", 0xA1: "○", 0x6C: "●"},
+    "wingdings 2": {0x50: "🗸", 0x52: "☑", 0x53: "⮽", 0x54: "☒", 0x4F: "🗴", 0x51: "🗵", 0xA3: "□", 0xA2: "■",
+                    0x98: "●", 0x99: "○"},
+    "symbol": {0xD6: "√", 0xB4: "×", 0xB7: "•"},
+}
+_SYMBOL_PUA = re.compile("[\uf020-\uf0ff]")
+_SYMBOL_PUA_BYTES = re.compile(rb"\xef(?:\x80[\xa0-\xbf]|\x81[\x80-\xbf]|\x82[\x80-\xbf]|\x83[\x80-\xbf])")
 _TEXT_TAGS = (W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen")
 _CHAR = {W + "tab": "\t", W + "br": "\n", W + "cr": "\n", W + "noBreakHyphen": "-"}
 _CONTAINERS = {W + "tc", W + "p"}
+
+
+def _symbol(font: str | None, code: int) -> str:
+    return _SYMBOLS.get((font or "").strip().lower(), {}).get(code & 0xFF, UNKNOWN_SYMBOL)
+
+
+def _run_font(t: etree._Element) -> str | None:
+    run = t.getparent()
+    fonts = run.find(f"{W}rPr/{W}rFonts") if run is not None else None
+    if fonts is None:
+        return None
+    return fonts.get(W + "ascii") or fonts.get(W + "hAnsi") or fonts.get(W + "cs") or fonts.get(W + "eastAsia")
+
+
+def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
+    """Reduce the body to the text a person sees: hidden subtrees out, Word's placeholder prompts emptied,
+    symbol-font marks as the Unicode characters they show."""
+    for el in list(body.iter(_INVISIBLE)):
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    if b"showingPlcHdr" in data:
+        for flag in list(body.iter(W + "showingPlcHdr")):
+            sdt = flag.getparent().getparent()
+            texts = list(sdt.iter(W + "t"))
+            if _PLACEHOLDER.match("".join(t.text or "" for t in texts)):
+                for t in texts:
+                    t.text = ""
+    for sym in list(body.iter(W + "sym")):
+        t = etree.Element(W + "t")
+        try:
+            code = int(sym.get(W + "char") or "", 16)
+        except ValueError:
+            code = -1
+        t.text = _symbol(sym.get(W + "font"), code) if code >= 0 else UNKNOWN_SYMBOL
+        sym.getparent().replace(sym, t)
+    if _SYMBOL_PUA_BYTES.search(data):
+        for t in body.iter(W + "t"):
+            if t.text and _SYMBOL_PUA.search(t.text):
+                font = _run_font(t)
+                t.text = _SYMBOL_PUA.sub(lambda m, f=font: _symbol(f, ord(m.group())), t.text)
 
 
 def _para_text(p: etree._Element) -> str:
@@ -354,10 +410,7 @@ def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocum
     body = root.find(W + "body")
     if body is None:
         raise InputRejected("OOXML_INVALID", detail={"missing": "w:body"})
-    for el in list(body.iter(_INVISIBLE)):
-        parent = el.getparent()
-        if parent is not None:
-            parent.remove(el)
+    _only_what_is_seen(body, data)
     if _may_hold_separators(data):
         # The text itself holds the walker's separator characters: read it the slow, exact way.
         for el in body.iter(W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):

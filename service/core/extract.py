@@ -275,7 +275,7 @@ def _heading_rows(loc: Locator, layout: Layout, index: _DocIndex) -> Found:
         parts: list[str] = []
         where = None
         for nxt in table.rows[row.index + 1:]:
-            if label_key(nxt.text) in layout.labels or core_key(nxt.text) in _cores(layout):
+            if _opens_section(nxt.text, layout, loc.label):
                 break
             texts = [c.text for c in nxt.cells if c.text and not c.continued]
             if where is None:
@@ -296,8 +296,20 @@ def _heading_rows(loc: Locator, layout: Layout, index: _DocIndex) -> Found:
     return _collect(found, values, LABEL)
 
 
-def _cores(layout: Layout) -> set[str]:
-    return {core_key(x) for x in layout.labels}
+def _opens_section(text: str, layout: Layout, current: str) -> bool:
+    """A row or paragraph that starts the next part: a label of the form, or another section's heading on its
+    first line followed by text typed after it (“（二）资源共建共享：……”, or a new paragraph in the same cell)."""
+    if not text:
+        return False
+    if label_key(text) in layout.labels or core_key(text) in layout.cores:
+        return True
+    first = text.split("\n", 1)[0]
+    own = core_key(current)
+    for head in {first, *(first.split(sep, 1)[0] for sep in ("：", ":") if sep in first)}:
+        key = core_key(head)
+        if key and key != own and key in layout.section_cores:
+            return True
+    return False
 
 
 def _section_paras(doc: DocxDocument, loc: Locator, index: _DocIndex, layout: Layout) -> tuple[str, Where] | None:
@@ -309,10 +321,9 @@ def _section_paras(doc: DocxDocument, loc: Locator, index: _DocIndex, layout: La
     start = hits[0]
     parts: list[str] = []
     where = None
-    cores = _cores(layout)
     for block in doc.blocks[start + 1:]:
         if isinstance(block, Paragraph):
-            if label_key(block.text) in layout.labels or (block.text and core_key(block.text) in cores):
+            if _opens_section(block.text, layout, loc.label):
                 break
             if where is None:
                 where = Where("paragraph", paragraph=block.index)

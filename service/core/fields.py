@@ -24,6 +24,7 @@ class Field:
     pattern: str | None = None
     max_length: int | None = None
     array: str | None = None  # for columns of a repeated table: the array's key
+    separator: str | None = None  # a text field holding several names joins them with this (schema: x-separator)
 
     @property
     def key(self) -> str:
@@ -46,6 +47,7 @@ def _leaf(path: str, spec: dict, required: bool, array: str | None) -> Field:
         pattern=spec.get("pattern"),
         max_length=spec.get("maxLength"),
         array=array,
+        separator=spec.get("x-separator"),
     )
 
 

@@ -73,6 +73,17 @@ class Layout:
     def columns(self, array: str) -> list[Locator]:
         return [loc for loc in self.locators.values() if loc.array == array]
 
+    @functools.cached_property
+    def cores(self) -> frozenset[str]:
+        """The labels without their enumerators (core_key), computed once per form."""
+        return frozenset(core_key(x) for x in self.labels)
+
+    @functools.cached_property
+    def section_cores(self) -> frozenset[str]:
+        """The core_key of every section heading (a narrative's label): text typed after one still opens it."""
+        return frozenset(core_key(loc.label) for loc in self.locators.values()
+                         if loc.kind in ("heading_rows", "heading_paras"))
+
     @property
     def arrays(self) -> list[str]:
         seen: list[str] = []

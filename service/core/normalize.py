@@ -18,11 +18,18 @@ from typing import Any
 from .fields import Field
 
 # Marks people use for a ticked or an empty box (Word's ☑/☐, WPS's ■/□, a typed √ or ✓ …).
-MARKED = set("☑✓✔√■▣☒⊠●◉✅⬛█")
-UNMARKED = set("☐□○◯⬜")
+MARKED = set("☑✓✔√■▣☒⊠●◉✅⬛█🗹🗸⮽🗵⌧")
+UNMARKED = set("☐□○◯⬜◻❑")
+UNKNOWN_SYMBOL = "\ufffc"  # what the Word reader puts for a symbol-font character it does not know
 _SPACE = re.compile(r"[ \t\u00a0\u2002-\u200b\u3000]+")
-_CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0\u3000]+|[ \t\u00a0\u3000]+(?=[{_CJK}])")
+# Chinese (and Japanese) characters, CJK extension planes included; and the punctuation around them.
+_IDEOGRAPH = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_PUNCT = "\u2e80-\u2fdf\u3000-\u303f\uff00-\uffef"
+_GAP_NEAR_PUNCT = re.compile(rf"(?<=[{_CJK_PUNCT}])[ \n]|[ \n](?=[{_CJK_PUNCT}])")
+_GAP_BETWEEN_IDEOGRAPHS = re.compile(rf"(?<=[{_IDEOGRAPH}])[ \n](?=[{_IDEOGRAPH}])")
+_LINE_BREAK_ELSEWHERE = re.compile(rf"(?<![{_IDEOGRAPH}])\n|\n(?![{_IDEOGRAPH}])")
+_LINE_SEPARATORS = re.compile(r"[\n；;、]+")
+SHORT_TEXT = 20  # maxLength of a person's name: blanks inside are alignment, never meaning
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
 _DASHES = str.maketrans({"—": "-", "–": "-", "－": "-", "‐": "-", "‑": "-", "―": "-", "﹣": "-"})
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
@@ -59,19 +66,61 @@ def clean_lines(text: str) -> list[str]:
     return lines
 
 
-def clean_inline(text: str) -> str:
-    """A one-line value: blanks next to Chinese characters removed, other runs of blanks one space.
+def _gaps(text: str) -> str:
+    """The text on one line: blanks collapsed, blanks beside Chinese punctuation dropped, line breaks kept as \\n
+    only where they separate two Chinese characters (elsewhere a space), so that the callers can decide."""
+    joined = "\n".join(line for line in clean_lines(fullwidth_alnum(text)) if line)
+    joined = _GAP_NEAR_PUNCT.sub("", joined)
+    return _LINE_BREAK_ELSEWHERE.sub(" ", joined)
 
-    A line break inside a name (typed to wrap it) joins without a space between Chinese characters.
+
+def clean_inline(text: str) -> str:
+    """A one-line value with every blank or line break between two Chinese characters removed.
+
+    Only for values where such a gap cannot mean anything (a person's name padded for alignment); elsewhere
+    :func:`_inline` decides.
     """
-    out = ""
-    for line in clean_lines(fullwidth_alnum(text)):
-        if not line:
-            continue
-        if out and not (re.match(rf"[{_CJK}]", line[0]) or re.search(rf"[{_CJK}]$", out)):
-            out += " "
-        out += line
-    return _SPACE_NEAR_CJK.sub("", out)
+    return _GAP_BETWEEN_IDEOGRAPHS.sub("", _gaps(text))
+
+
+def _inline(field_: Field, text: str) -> Normalized:
+    """A one-line text value. A blank or line break between two Chinese characters may be padding, a wrapped
+    name, or a separator between two names: only a short value (a person's name) is joined without asking, a
+    field holding several names takes a line break as its separator, anything else goes to a person."""
+    gapped = _gaps(text)
+    gaps = set(_GAP_BETWEEN_IDEOGRAPHS.findall(gapped))
+    joined = _GAP_BETWEEN_IDEOGRAPHS.sub("", gapped)
+    if not gaps:
+        return Normalized(value=joined or None)
+    typed = text.strip()
+    if (field_.max_length or 0) <= SHORT_TEXT:
+        return Normalized(value=joined, note=f"“{typed}”按“{joined}”读取（去掉了字间空格）")
+    if field_.separator:
+        by_lines = _GAP_BETWEEN_IDEOGRAPHS.sub(lambda m: field_.separator if m.group() == "\n" else m.group(), gapped)
+        if "\n" in gaps and " " not in gaps:
+            return Normalized(value=by_lines, note=f"分行填写的多个名称按“{by_lines}”读取")
+        candidates = [joined, _GAP_BETWEEN_IDEOGRAPHS.sub(field_.separator, gapped)]
+        return Normalized(flag="FIELD_UNCERTAIN", candidates=candidates,
+                          message=f"“{typed}”的汉字之间有空格，无法确定是一个名称还是多个；一个名称请删去空格，"
+                                  f"多个名称请用“{field_.separator}”分隔。")
+    return Normalized(flag="FIELD_UNCERTAIN", candidates=[joined],
+                      message=f"“{typed}”的汉字之间有空格或换行，无法确定是否为一个完整名称；"
+                              "请删去多余的空格或换行，只填写一项。")
+
+
+def _lines(text: str) -> Normalized:
+    """A list typed one item per line (or separated by ；、): an item with a blank inside is asked about."""
+    items = [_gaps(x) for x in _LINE_SEPARATORS.split(text)]
+    items = [x for x in items if x]
+    if not items:
+        return Normalized()
+    joined = [_GAP_BETWEEN_IDEOGRAPHS.sub("", x) for x in items]
+    if joined == items:
+        return Normalized(value=items)
+    split = [part for x in items for part in _GAP_BETWEEN_IDEOGRAPHS.split(x) if part]
+    return Normalized(flag="FIELD_UNCERTAIN", candidates=[joined, split],
+                      message="有一项的汉字之间有空格或换行，无法确定是一个名称还是多个；请每行只填写一个名称，"
+                              "名称中不要留空格。")
 
 
 def clean_narrative(text: str) -> str:
@@ -89,7 +138,7 @@ def _ascii(text: str) -> str:
 
 
 def cn_number(text: str) -> int | None:
-    """五十 → 50, 一百零三 → 103, 二〇二〇 → 2020 (digit by digit); None for anything else."""
+    """五十 → 50, 一百零三 → 103, 一百二 → 120, 二〇二〇 → 2020 (digit by digit); None for anything else."""
     if not text or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
         return None
     if not any(c in _CN_UNITS for c in text):
@@ -106,6 +155,8 @@ def cn_number(text: str) -> int | None:
             else:
                 section += (1 if digit is None else digit) * unit
                 digit = None
+    if digit is not None and len(text) > 1 and _CN_UNITS.get(text[-2], 0) >= 100:
+        digit *= _CN_UNITS[text[-2]] // 10  # 一百二 is 120 and 两千五 2500 (102 would be 一百零二)
     return total + section + (digit or 0)
 
 
@@ -178,6 +229,12 @@ def _from_cell(field_: Field, raw: Any) -> Normalized | None:
     if isinstance(raw, float):
         if raw.is_integer() and abs(raw) < 1e15:
             raw = int(raw)
+        elif field_.format in ("date", "month") and re.fullmatch(r"\d{4}\.1", repr(raw)):
+            # 2012.10 typed into a number cell is stored as 2012.1: October and January look the same.
+            year = repr(raw)[:4]
+            return Normalized(flag="FIELD_UNCERTAIN", candidates=[f"{year}-10", f"{year}-01"],
+                              message=f"单元格中是数字 {raw!r}（Excel 会去掉小数末尾的 0），无法确定是 {year}年10月 还是 "
+                                      f"{year}年1月；请把单元格设为“文本”格式后按 {year}-10 的样式填写。")
         else:
             return Normalized(value=repr(raw) if field_.type != "integer" else raw)
     if isinstance(raw, int):
@@ -282,9 +339,11 @@ def normalize(field_: Field, raw: Any) -> Normalized:
     text = str(raw)
     if not text.strip():
         return Normalized()
+    if UNKNOWN_SYMBOL in text:
+        return Normalized(flag="FIELD_UNCERTAIN", candidates=[text.replace(UNKNOWN_SYMBOL, "").strip()],
+                          message="填写内容中有从符号字体插入、无法识别的符号；请改用 ☑ 或 √ 等常用字符重新填写。")
     if field_.type == "lines":
-        items = [clean_inline(x) for x in re.split(r"[\n；;、]+", text)]
-        return Normalized(value=[x for x in items if x] or None)
+        return _lines(text)
     if field_.type == "integer":
         return _integer(text)
     if field_.enum:
@@ -297,4 +356,4 @@ def normalize(field_: Field, raw: Any) -> Normalized:
         return _phone(text)
     if is_narrative(field_):
         return Normalized(value=clean_narrative(text) or None)
-    return Normalized(value=clean_inline(text) or None)
+    return _inline(field_, text)
