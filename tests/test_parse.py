@@ -347,6 +347,34 @@ def test_month_typed_as_a_number_that_lost_its_trailing_zero_is_flagged():
     assert result.record["rows"][1]["founded"] == "2013-09"
 
 
+def test_a_hidden_row_and_a_formula_error_go_to_a_person():
+    def edit(wb):
+        ws = wb["推荐名单汇总表"]
+        ws.row_dimensions[7].hidden = True
+        ws["E6"] = "#DIV/0!"  # what a failed =1/0 leaves in the cell
+    result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
+    flags = {(p.code, p.path) for p in result.problems if p.severity == "review"}
+    assert ("FIELD_FORMULA_ERROR", "rows.0.member_count") in flags
+    assert {path for code, path in flags if code == "FIELD_HIDDEN"} == {
+        f"rows.1.{key}" for key, value in sample("summary_table")["rows"][1].items() if value not in ("", None)}
+    assert "member_count" not in result.record["rows"][0] and result.status == "needs_review"
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_copy_of_the_form_sheet_is_compared_not_ignored(changed):
+    def edit(wb):
+        copy = wb.copy_worksheet(wb["推荐名单汇总表"])
+        if changed:
+            copy["E6"] = 95
+    result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
+    assert clean(result.record) == clean(sample("summary_table"))
+    codes_ = {p.code: p.severity for p in result.problems}
+    if changed:
+        assert codes_.get("SHEET_CONFLICT") == "review" and result.status == "needs_review"
+    else:
+        assert codes_.get("SHEET_EXTRA") == "info" and "SHEET_CONFLICT" not in codes_
+
+
 def test_lead_units_on_separate_lines_of_one_cell_are_separate_units():
     def edit(wb):
         wb["推荐名单汇总表"]["C6"] = "辽宁石化职业技术学院\n中国石油抚顺石化公司"
@@ -643,3 +671,51 @@ def test_a_phonetic_guide_over_a_name_is_not_part_of_it():
         p.append(de._run("明"))
     result = parsed(de.edit(rendered("recommendation_letter"), ruby), "recommendation_letter")
     assert result.record["contact_name"] == "张晓明"
+
+
+def test_a_type_cell_merged_over_two_member_rows_counts_for_both():
+    members = [{"name": "辽宁石化职业技术学院", "type": "学校"}, {"name": "中国石油抚顺石化公司", "type": "企业"},
+               {"name": "沈阳鼓风机集团", "type": "企业"}]
+    record = letter(members=members)
+
+    def merge(root):
+        first = next(tc for tc in root.iter(W + "tc") if de.text_of(tc).strip() == "中国石油抚顺石化公司")
+        row = first.getparent()
+        col = [c for c in row if c.tag == W + "tc"].index(first) + 1
+        origin = [c for c in row if c.tag == W + "tc"][col]
+        below = [c for c in row.getnext() if c.tag == W + "tc"][col]
+        for tc, val in ((origin, "restart"), (below, None)):
+            pr = tc.find(W + "tcPr")
+            if pr is None:
+                pr = etree.SubElement(tc, W + "tcPr")
+                tc.remove(pr)
+                tc.insert(0, pr)
+            vmerge = etree.SubElement(pr, W + "vMerge")
+            if val:
+                vmerge.set(W + "val", val)
+        de.set_text(below, "")
+    result = parsed(de.edit(rendered("recommendation_letter", record), lambda r: (de.remove_tags(r), merge(r))),
+                    "recommendation_letter")
+    assert result.record["members"] == members and result.status == "accepted", result.problems
+
+
+@pytest.mark.parametrize(("form_id", "name", "main", "template"), [
+    ("recommendation_letter", "推荐书.dotx", "wordprocessingml.document.main+xml", "wordprocessingml.template.main+xml"),
+    ("summary_table", "汇总表.xltx", "spreadsheetml.sheet.main+xml", "spreadsheetml.template.main+xml"),
+])
+def test_a_form_saved_as_a_template_is_read_directly(form_id, name, main, template):
+    content = rendered(form_id)
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        types = zf.read("[Content_Types].xml").replace(main.encode(), template.encode())
+    result = parsed(de.rezip(content, {"[Content_Types].xml": types}), form_id, name)
+    assert result.readable and not result.converted and result.format == name.rsplit(".", 1)[1]
+    assert clean(result.record) == clean(sample(form_id))
+
+
+def test_an_optional_field_whose_label_was_deleted_is_not_silently_dropped():
+    content = de.edit(rendered("recommendation_letter"),
+                      lambda r: (de.remove_tags(r), de.set_text(de.cells_by_label(r, "职务")[0], "")))
+    result = parsed(content, "recommendation_letter")
+    problem = next(p for p in result.problems if p.path == "contact_title")
+    assert (problem.code, problem.severity) == ("FIELD_LABEL_MISSING", "review") and "职务" in problem.message
+    assert result.status == "needs_review"

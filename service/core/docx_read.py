@@ -298,7 +298,8 @@ def _main_part(zf: zipfile.ZipFile) -> str:
     # Some tools name the main part differently; the content types say which it is.
     ct = parse_xml(read_member(zf, "[Content_Types].xml"))
     for override in ct:
-        if str(override.get("ContentType", "")).endswith("wordprocessingml.document.main+xml"):
+        if str(override.get("ContentType", "")).endswith(("wordprocessingml.document.main+xml",
+                                                          "wordprocessingml.template.main+xml")):
             return str(override.get("PartName", "")).lstrip("/")
     raise InputRejected("OOXML_INVALID", detail={"missing": "word/document.xml"})
 

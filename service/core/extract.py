@@ -66,7 +66,15 @@ class Extracted:
     arrays: dict[str, list[dict[str, Found]]]
     array_how: dict[str, tuple[str, Where | None]]
     sheet: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing (another copy of the form, same content)
+    conflicts: list[str] = field(default_factory=list)  # for a person: another copy of the form says otherwise
+
+    def raw_values(self) -> tuple[dict[str, str], dict[str, list[dict[str, str]]]]:
+        """What was read, compared the way labels are (blanks and widths ignored)."""
+        def key(found: Found) -> str:
+            return label_key(str(found.raw)) if not _is_blank(found.raw) else ""
+        return ({p: key(f) for p, f in self.scalars.items()},
+                {a: [{k: key(f) for k, f in item.items()} for item in items] for a, items in self.arrays.items()})
 
 
 CORRUPTED = ("该字段的文字被重复写入了多次（LibreOffice 7.4 另存含纯文本内容控件的文档时的已知问题），无法确定原文。"
@@ -360,6 +368,7 @@ def _docx_array(doc: DocxDocument, array: str, columns: list[Locator], layout: L
             grid = {headers[h].path: keys[h] for h in headers}
             items: list[dict[str, Found]] = []
             mapped = {c.grid_col for c in grid.values()}
+            above: dict[str, Found] = {}  # per column, the cell a vertically merged cell continues
             for nxt in table.rows[row.index + 1:]:
                 texts = {label_key(c.text) for c in nxt.cells if c.text}
                 # Another part of the form starts: a label outside the table's own columns (values such as
@@ -372,11 +381,18 @@ def _docx_array(doc: DocxDocument, array: str, columns: list[Locator], layout: L
                 for path, header_cell in grid.items():
                     cell = nxt.at(header_cell.grid_col)
                     key = path.split("[].", 1)[1]
+                    if cell is not None and cell.continued and path in above:
+                        # One merged cell over several rows shows its text on each of them.
+                        origin = above[path]
+                        item[key] = Found(path, origin.raw, HEADER, origin.where, label=header_cell.text,
+                                          flag=origin.flag, message=origin.message, candidates=origin.candidates)
+                        continue
                     if cell is None or cell.continued:
                         item[key] = Found(path, "", HEADER, None, label=header_cell.text)
                         continue
                     item[key] = Found(path, cell.text, HEADER, _cell_where(table, nxt, cell), label=header_cell.text)
                     _corrupted(item[key], cell.text, cell.sdts, item[key].where)
+                    above[path] = item[key]
                 if any(str(f.raw).strip() for f in item.values()):
                     items.append(item)
             return items, HEADER, Where("table", table=table.index, row=row.index, cell=0)
@@ -473,8 +489,21 @@ def _label_cells(sheet: Sheet, key: str) -> list[tuple[int, int]]:
 
 
 def extract_xlsx(book: XlsxDocument, layout: Layout) -> Extracted:
+    """The form's sheet; other sheets that are copies of the form are compared with it, never silently ignored."""
     sheet, others = choose_sheet(book, layout)
-    notes = [f"工作簿中另有与本表相似的工作表：{'、'.join(others)}；只读取了“{sheet.name}”。"] if sheet and others else []
+    extracted = _extract_sheet(book, sheet, layout)
+    for name in others:
+        copy = _extract_sheet(book, book.sheet(name), layout)
+        if copy.raw_values() == extracted.raw_values():
+            extracted.notes.append(f"工作簿中另有与本表内容相同的工作表“{name}”；只读取了“{sheet.name}”。")
+        else:
+            extracted.conflicts.append(
+                f"工作簿中有两张内容不同的《{layout.title or '表格'}》：“{sheet.name}”与“{name}”；平台读取了“{sheet.name}”。"
+                "请删除不用的工作表后重新上传，或由平台人员核对应以哪一张为准。")
+    return extracted
+
+
+def _extract_sheet(book: XlsxDocument, sheet: Sheet | None, layout: Layout) -> Extracted:
     scalars: dict[str, Found] = {}
     arrays: dict[str, list[dict[str, Found]]] = {}
     array_how: dict[str, tuple[str, Where | None]] = {}
@@ -484,7 +513,7 @@ def extract_xlsx(book: XlsxDocument, layout: Layout) -> Extracted:
                 scalars[path] = Found(path, label=loc.label)
         for array in layout.arrays:
             arrays[array], array_how[array] = [], (NOT_FOUND, None)
-        return Extracted(scalars, arrays, array_how, "", notes)
+        return Extracted(scalars, arrays, array_how, "")
     label_keys = {label_key(loc.label) for loc in layout.locators.values() if loc.kind == "sheet_label"}
     for path, loc in layout.locators.items():
         if loc.array:
@@ -529,7 +558,16 @@ def extract_xlsx(book: XlsxDocument, layout: Layout) -> Extracted:
         scalars[path] = found
     for array in layout.arrays:
         arrays[array], array_how[array] = _xlsx_array(sheet, layout, array)
-    return Extracted(scalars, arrays, array_how, sheet.name, notes)
+    return Extracted(scalars, arrays, array_how, sheet.name)
+
+
+def _hidden(item: dict[str, Found], row: int) -> None:
+    """A filled row hidden in Excel: kept by mistake or withdrawn on purpose? Each value goes to a person."""
+    for found in item.values():
+        if not _is_blank(found.raw) and not found.flag:
+            found.flag, found.candidates = "FIELD_HIDDEN", [found.raw]
+            found.message = (f"第 {row + 1} 行在 Excel 中被隐藏（屏幕上和打印时都看不到），无法确定是否仍要报送；"
+                             "请取消隐藏并确认，或删除该行后重新上传。")
 
 
 def _xlsx_array(sheet: Sheet, layout: Layout, array: str) -> tuple[list[dict[str, Found]], tuple[str, Where | None]]:
@@ -557,6 +595,8 @@ def _xlsx_array(sheet: Sheet, layout: Layout, array: str) -> tuple[list[dict[str
                                                                                  ref=cell_ref(rr, c)),
                                                       label=headers[label_key(sheet.rows[r][c])].label)
             if any(not _is_blank(f.raw) for f in item.values()):
+                if rr in sheet.hidden_rows:
+                    _hidden(item, rr)
                 items.append(item)
         return items, (HEADER, Where("sheet", sheet=sheet.name, ref=cell_ref(r, 0)))
     return [], (NOT_FOUND, None)

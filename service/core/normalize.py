@@ -40,6 +40,10 @@ _COUNT_UNITS = "个家所人名项位"
 NARRATIVE_MIN_LENGTH = 500
 
 
+class CellError(str):
+    """A spreadsheet cell whose formula gave an error value (#DIV/0!, #REF! …): shown, but not a value."""
+
+
 @dataclass
 class Normalized:
     """A field's value as read: ``value`` (None when empty or uncertain), and when uncertain the reason."""
@@ -212,6 +216,9 @@ def _normalize_date(text: str, month_allowed: bool) -> Normalized:
 
 def _from_cell(field_: Field, raw: Any) -> Normalized | None:
     """Typed cell values from a spreadsheet reader (numbers, dates) before any text handling."""
+    if isinstance(raw, CellError):
+        return Normalized(flag="FIELD_FORMULA_ERROR", candidates=[],
+                          message=f"单元格的公式算出了错误值 {raw}，不是填写的内容；请改正公式或直接填写数值。")
     if isinstance(raw, bool):
         return Normalized(value=str(raw))
     if isinstance(raw, dt.datetime):

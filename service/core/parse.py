@@ -71,13 +71,15 @@ def parse(
     extracted = extract_docx(doc, lay) if isinstance(doc, DocxDocument) else extract_xlsx(doc, lay)
     for note in extracted.notes:
         result.add(Problem("SHEET_EXTRA", note, INFO))
+    for conflict in extracted.conflicts:
+        result.add(Problem("SHEET_CONFLICT", conflict, REVIEW))
     _build_record(result, form, lay, extracted)
     _validate(result, form, lay)
     document_rules(result, form, cat, received)
     return result
 
 
-IDENTITY_CODES = {"FORM_INFERRED", "FORM_VERSION", "SHEET_EXTRA"}
+IDENTITY_CODES = {"FORM_INFERRED", "FORM_VERSION", "SHEET_EXTRA", "SHEET_CONFLICT"}
 
 
 def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str] = frozenset(),
@@ -205,7 +207,15 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
 # ---- record -----------------------------------------------------------------------------------------------
 
 
+def _label_gone(result: ParseResult, field_: Field, found: Found, path: str, title: str) -> None:
+    """An optional field whose label is no longer in the document: its value may be there, unlabelled."""
+    if found.how == NOT_FOUND and not field_.required and not field_.array and found.label:
+        result.add(Problem("FIELD_LABEL_MISSING", f"“{title}”：文档中找不到“{label_key(found.label)}”栏目，无法读取该项；"
+                           "请勿删除或改写模板中的栏目名称，或由平台人员核对该项内容。", REVIEW, path, title))
+
+
 def _field_value(result: ParseResult, field_: Field, found: Found, path: str, title: str) -> Any:
+    _label_gone(result, field_, found, path, title)
     norm = normalize(field_, found.raw) if not found.flag else None
     raw = None if found.raw is None else str(found.raw)
     report = FieldReport(path, title, found.how, found.where, None, raw)

@@ -346,10 +346,9 @@ _XLSB_MAIN = "application/vnd.ms-excel.sheet.binary.macroenabled.main"
 _OOXML_MAIN_TYPES: dict[str, Sniffed] = {
     _CT_PREFIX + "wordprocessingml.document.main+xml": Sniffed("docx", ".docx", False),
     _CT_PREFIX + "spreadsheetml.sheet.main+xml": Sniffed("xlsx", ".xlsx", False),
-    # python-docx refuses template content types, so templates go through
-    # LibreOffice like the legacy formats.
-    _CT_PREFIX + "wordprocessingml.template.main+xml": Sniffed("dotx", ".dotx", True),
-    _CT_PREFIX + "spreadsheetml.template.main+xml": Sniffed("xltx", ".xltx", True),
+    # A form saved as a template (.dotx/.xltx) is the same package with another main content type.
+    _CT_PREFIX + "wordprocessingml.template.main+xml": Sniffed("docx", ".dotx", False),
+    _CT_PREFIX + "spreadsheetml.template.main+xml": Sniffed("xlsx", ".xltx", False),
 }
 # Content-type fragments of office documents we recognise but do not take.
 _UNSUPPORTED_TYPE_MARKERS = (
@@ -965,7 +964,12 @@ def _classify_package(zf: zipfile.ZipFile, limits: Limits) -> Sniffed:
             or "macrosheet" in ctype
             or ("macroenabled" in ctype and ctype != _XLSB_MAIN)
         ):
-            raise InputRejected("FILE_MACRO", detail={"content_type": ctype})
+            raise InputRejected(
+                "FILE_MACRO",
+                message="文件保存成了启用宏的格式（.docm/.xlsm 等，即使其中没有宏代码），出于安全考虑平台不接收。"
+                "请在 Word/WPS/Excel 中“另存为”普通的 .docx 或 .xlsx 格式后重新上传。",
+                detail={"content_type": ctype},
+            )
 
     main = _main_part(zf, names, limits)
     if main is None:

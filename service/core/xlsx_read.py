@@ -17,6 +17,7 @@ from typing import Any
 import python_calamine as pc
 
 from .docx_read import read_properties
+from .normalize import CellError
 from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
@@ -27,8 +28,9 @@ _DTD = (b"<!DOCTYPE", b"<!doctype", b"<!ENTITY", b"<!entity")
 class Sheet:
     name: str
     visible: bool
-    rows: list[list[Any]]  # from A1; "" for an empty cell
+    rows: list[list[Any]]  # from A1; "" for an empty cell, a CellError where a formula failed
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based (row1, col1, row2, col2)
+    hidden_rows: frozenset[int] = frozenset()  # 0-based rows hidden in Excel: not seen on screen or on paper
 
     def value(self, row: int, col: int) -> Any:
         if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
@@ -71,8 +73,51 @@ def cell_ref(row: int, col: int) -> str:
     return f"{letters}{row + 1}"
 
 
-def _defined_names(zf: zipfile.ZipFile, limits: Limits) -> dict[str, tuple[str, int, int]]:
-    root = parse_xml(read_member(zf, "xl/workbook.xml", limits), limits)
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
+_ATTR = re.compile(rb"""\b(r|t|hidden)\s*=\s*["']([^"']*)["']""")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+
+
+def _sheet_parts(xml: dict[str, bytes], workbook: Any, limits: Limits) -> dict[str, str]:
+    """Sheet name → its part in the package (through the workbook's relationships)."""
+    rels = xml.get("xl/_rels/workbook.xml.rels")
+    if rels is None:
+        return {}
+    targets = {}
+    for rel in parse_xml(rels, limits):
+        target = (rel.get("Target") or "").lstrip("/")
+        targets[rel.get("Id")] = target if target.startswith("xl/") else "xl/" + target
+    out = {}
+    for el in workbook.iter():
+        if isinstance(el.tag, str) and el.tag.endswith("}sheet"):
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+            if rid in targets:
+                out[el.get("name", "")] = targets[rid]
+    return out
+
+
+def _what_calamine_hides(xml: bytes) -> tuple[frozenset[int], dict[tuple[int, int], str]]:
+    """Hidden rows and cells whose formula gave an error (#DIV/0!, #REF! …): calamine reads both as plain."""
+    hidden = set()
+    for m in _ROW_TAG.finditer(xml):
+        attrs = dict(_ATTR.findall(m.group(1)))
+        if attrs.get(b"hidden") in (b"1", b"true") and attrs.get(b"r", b"").isdigit():
+            hidden.add(int(attrs[b"r"]) - 1)
+    errors = {}
+    if b't="e"' in xml or b"t='e'" in xml:
+        for m in _CELL_TAG.finditer(xml):
+            attrs = dict(_ATTR.findall(m.group(1)))
+            ref = _CELL_REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
+            if attrs.get(b"t") == b"e" and ref:
+                value = _VALUE.search(m.group(2))
+                errors[(int(ref.group(2)) - 1, col_index(ref.group(1)))] = (
+                    value.group(1).decode("utf-8", "replace") if value else "#ERROR")
+    return frozenset(hidden), errors
+
+
+def _defined_names(root: Any) -> dict[str, tuple[str, int, int]]:
     out: dict[str, tuple[str, int, int]] = {}
     for el in root.iter():
         if not isinstance(el.tag, str) or not el.tag.endswith("}definedName") or el.get("localSheetId") is not None:
@@ -86,14 +131,17 @@ def _defined_names(zf: zipfile.ZipFile, limits: Limits) -> dict[str, tuple[str, 
 
 def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> XlsxDocument:
     """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`safety.open_package`)."""
+    xml: dict[str, bytes] = {}
     for info in zf.infolist():
         if info.filename.endswith((".xml", ".rels")):
-            head = read_member(zf, info.filename, limits)
-            if any(marker in head for marker in _DTD):
+            xml[info.filename] = read_member(zf, info.filename, limits)
+            if any(marker in xml[info.filename] for marker in _DTD):
                 raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
-    if "xl/workbook.xml" not in zf.namelist():
+    if "xl/workbook.xml" not in xml:
         raise InputRejected("OOXML_INVALID", detail={"missing": "xl/workbook.xml"})
-    names = _defined_names(zf, limits)
+    workbook = parse_xml(xml["xl/workbook.xml"], limits)
+    names = _defined_names(workbook)
+    parts = _sheet_parts(xml, workbook, limits)
     custom, app = read_properties(zf, limits)
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -104,7 +152,13 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
             sheet = book.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
-            sheets.append(Sheet(meta.name, meta.visible == pc.SheetVisibleEnum.Visible, rows, merged))
+            hidden: frozenset[int] = frozenset()
+            if parts.get(meta.name) in xml:
+                hidden, errors = _what_calamine_hides(xml[parts[meta.name]])
+                for (r, c), code in errors.items():
+                    if r < len(rows) and c < len(rows[r]):
+                        rows[r][c] = CellError(code)
+            sheets.append(Sheet(meta.name, meta.visible == pc.SheetVisibleEnum.Visible, rows, merged, hidden))
     except InputRejected:
         raise
     except Exception as exc:  # calamine raises its own error types for broken parts
