@@ -358,6 +358,9 @@ def test_a_hidden_row_and_a_formula_error_go_to_a_person():
     assert {path for code, path in flags if code == "FIELD_HIDDEN"} == {
         f"rows.1.{key}" for key, value in sample("summary_table")["rows"][1].items() if value not in ("", None)}
     assert "member_count" not in result.record["rows"][0] and result.status == "needs_review"
+    # What a reviewer can accept is the value as it would have been read, not the raw cell.
+    hidden = {p.path: p.candidates for p in result.problems if p.code == "FIELD_HIDDEN"}
+    assert hidden["rows.1.rank"] == [2] and hidden["rows.1.founded"] == ["2013-09"]
 
 
 @pytest.mark.parametrize("changed", [False, True])

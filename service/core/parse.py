@@ -214,6 +214,17 @@ def _label_gone(result: ParseResult, field_: Field, found: Found, path: str, tit
                            "请勿删除或改写模板中的栏目名称，或由平台人员核对该项内容。", REVIEW, path, title))
 
 
+def _as_values(field_: Field, candidates: list[Any]) -> list[Any]:
+    """Candidates as the values a reviewer can accept: normalized where that is certain, as found otherwise."""
+    out: list[Any] = []
+    for candidate in candidates:
+        norm = normalize(field_, candidate)
+        value = norm.value if norm.value is not None and not norm.flag else candidate
+        if value not in out:
+            out.append(value)
+    return out
+
+
 def _field_value(result: ParseResult, field_: Field, found: Found, path: str, title: str) -> Any:
     _label_gone(result, field_, found, path, title)
     norm = normalize(field_, found.raw) if not found.flag else None
@@ -222,7 +233,7 @@ def _field_value(result: ParseResult, field_: Field, found: Found, path: str, ti
     if found.flag:
         report.flag = found.flag
         result.add(Problem(found.flag, f"“{title}”：{found.message}", REVIEW, path, title, found.where,
-                           list(found.candidates)))
+                           _as_values(field_, found.candidates)))
     elif norm is not None and norm.flag:
         report.flag = norm.flag
         result.add(Problem(norm.flag, f"“{title}”：{norm.message}", REVIEW, path, title, found.where,
