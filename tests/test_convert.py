@@ -16,10 +16,13 @@ import random
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -423,3 +426,89 @@ def test_get_converter_is_a_lazy_singleton() -> None:
         shutdown_converter()
     assert get_converter() is not first
     shutdown_converter()
+
+
+# -- no network ----------------------------------------------------------------------
+
+
+class _Hits(threading.Thread):
+    """A local web server that counts every request: what a linked image would make LibreOffice fetch."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        hits = self.hits = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                hits.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            do_HEAD = do_PROPFIND = do_OPTIONS = do_GET
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(target=self.server.serve_forever, daemon=True)
+
+
+def _odt_linking(url: str) -> bytes:
+    content = f"""<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+ xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
+ office:version="1.2"><office:body><office:text><text:p>{TEXT}<draw:frame draw:name="i" svg:width="2cm"
+ svg:height="2cm" text:anchor-type="as-char"><draw:image xlink:href="{url}/odt.png" xlink:type="simple"
+ xlink:show="embed" xlink:actuate="onLoad"/></draw:frame></text:p></office:text></office:body></office:document-content>"""
+    manifest = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _docx_linking(url: str) -> bytes:
+    """A .docx whose picture is linked (r:link, TargetMode External), not embedded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    document = docx.Document()
+    document.add_paragraph(TEXT)
+    document.add_picture(io.BytesIO(png))
+    buf = io.BytesIO()
+    document.save(buf)
+    parts = {}
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        for name in zf.namelist():
+            parts[name] = zf.read(name)
+    parts["word/document.xml"] = parts["word/document.xml"].replace(b"r:embed=", b"r:link=")
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    rels = re.sub(r'Target="media/[^"]+"', f'Target="{url}/docx.png" TargetMode="External"', rels)
+    parts["word/_rels/document.xml.rels"] = rels.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def test_linked_images_are_never_fetched(converter: Converter) -> None:
+    """A document can link a picture by URL; converting it must not make the server fetch it (SSRF)."""
+    server = _Hits()
+    server.start()
+    try:
+        assert TEXT in _docx_text(converter.convert(_odt_linking(server.url), ".odt", "docx"))
+        assert converter.convert(_docx_linking(server.url), ".docx", "pdf").startswith(b"%PDF")
+        time.sleep(0.5)
+        assert server.hits == []
+    finally:
+        server.server.shutdown()

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import io
 import json
+import random
 import re
 import tracemalloc
 import zipfile
@@ -571,6 +572,23 @@ def _encrypted() -> bytes:
     return encrypt_ooxml(rendered("recommendation_letter"))
 
 
+def _far_corner() -> bytes:
+    """One cell typed at XFD1048576: the spreadsheet reader would allocate the whole rectangle (and abort)."""
+    return workbook_edit(rendered("summary_table"), lambda wb: wb["推荐名单汇总表"].cell(1048576, 16384, "x"))
+
+
+def _huge_document() -> bytes:
+    """A document.xml of 9 MiB (a real 推荐书 has 260 KB): an lxml tree of it costs twenty times that."""
+    rng = random.Random(7)
+
+    def grow(root):
+        body = root.find(W + "body")
+        for _ in range(90_000):
+            text = "".join(chr(0x4E00 + rng.randrange(20000)) for _ in range(30))  # not compressible like a bomb
+            body.insert(0, etree.fromstring(f'<w:p xmlns:w="{W[1:-1]}"><w:r><w:t>{text}</w:t></w:r></w:p>'))
+    return de.edit(rendered("recommendation_letter"), grow)
+
+
 BAD_FILES = {
     "empty": (lambda: b"", "推荐书.docx", "FILE_EMPTY"),
     "text": (lambda: "这不是 Word 文件".encode() * 20, "推荐书.docx", "FILE_NOT_OFFICE"),
@@ -584,6 +602,8 @@ BAD_FILES = {
     "png": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "扫描件.docx", "FILE_IMAGE_OR_PDF"),
     "pdf": (lambda: b"%PDF-1.7\n" + bytes(200), "推荐书.pdf", "FILE_IMAGE_OR_PDF"),
     "oversized": (lambda: b"PK\x03\x04" + bytes(21 * 1024 * 1024), "推荐书.docx", "FILE_TOO_LARGE"),
+    "far-corner": (_far_corner, "汇总表.xlsx", "SHEET_TOO_LARGE"),
+    "huge-document-xml": (_huge_document, "推荐书.docx", "XML_TOO_LARGE"),
 }
 
 

@@ -94,6 +94,31 @@ LOAD_PROPERTIES: tuple[tuple[str, Any], ...] = (
 )
 
 
+# The fresh profile's settings, written before soffice first starts. A document may link images or other
+# content by URL (an .odt draw:image, a .doc INCLUDEPICTURE, a .docx external relationship); LibreOffice would
+# fetch them while loading, from the server's network (SSRF). Links from untrusted documents are blocked, and
+# every protocol goes through a proxy that does not exist, so nothing reaches the network even if one slips by.
+DEAD_PROXY = ("127.0.0.1", 9)  # the discard port: connections are refused at once
+PROFILE_SETTINGS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" \
+oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" \
+oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetProxyType" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInetNoProxy" oor:op="fuse"><value></value></prop></item>
+""" + "".join(
+    f"""<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInet{kind}ProxyName" oor:op="fuse">\
+<value>{DEAD_PROXY[0]}</value></prop></item>
+<item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInet{kind}ProxyPort" oor:op="fuse">\
+<value>{DEAD_PROXY[1]}</value></prop></item>
+""" for kind in ("HTTP", "HTTPS", "FTP")) + "</oor:items>\n"
+PROXY_ENV = {name: f"http://{DEAD_PROXY[0]}:{DEAD_PROXY[1]}"
+             for name in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
+                          "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")}
+
+
 class RequestError(Exception):
     """A request failed; ``code`` travels back to the parent unchanged."""
 
@@ -143,6 +168,10 @@ class Worker:
         """
         import uno
 
+        user_dir = os.path.join(self.profile_dir, "user")
+        os.makedirs(user_dir, mode=0o700, exist_ok=True)
+        with open(os.path.join(user_dir, "registrymodifications.xcu"), "w", encoding="utf-8") as fh:
+            fh.write(PROFILE_SETTINGS)
         profile_url = uno.systemPathToFileUrl(os.path.abspath(self.profile_dir))
         cmd = [
             self.soffice_bin,
@@ -161,7 +190,7 @@ class Worker:
             stdout=sys.stderr.fileno(),
             stderr=sys.stderr.fileno(),
             start_new_session=True,
-            env={**os.environ, "TMPDIR": self.tmp_dir},
+            env={**os.environ, "TMPDIR": self.tmp_dir, **PROXY_ENV, "no_proxy": "", "NO_PROXY": ""},
         )
         return self.soffice.pid
 

@@ -154,6 +154,12 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "message": "文件内部的 XML 内容损坏，无法解析。" + _FIX_RESAVE,
         "http_status": 422,
     },
+    "SHEET_TOO_LARGE": {
+        "title": "工作表范围过大",
+        "message": "工作表中用到的区域过大（可能在很远的行列里有内容或格式），超出平台处理上限。"
+        "请删除表格以外的多余行列（选中后“删除”，不是只清除内容）后重新上传。",
+        "http_status": 413,
+    },
     "XML_TOO_LARGE": {
         "title": "文档内容过大",
         "message": "文件中某一部分（如某个工作表）内容过大，超出平台处理上限。"
@@ -234,8 +240,11 @@ class Limits:
     max_uncompressed_bytes: int = 200 * MiB
     max_entry_bytes: int = 50 * MiB
     max_ratio: int = 100
-    max_xml_bytes: int = 32 * MiB
+    max_xml_bytes: int = 8 * MiB  # the heaviest real 推荐书 has a 260 KB document.xml
     ratio_grace_bytes: int = 1 * MiB
+    #: Cells a workbook may span (rows × columns of each sheet's used area, summed): the spreadsheet reader
+    #: allocates the whole rectangle, so one cell typed at XFD1048576 would otherwise cost half a terabyte.
+    max_sheet_cells: int = 2_000_000
     #: Decompress every member once during sniff() so truncated data and bad
     #: CRCs are reported as ZIP_CORRUPT up front instead of mid-render.
     verify_crc: bool = True
@@ -248,6 +257,7 @@ class Limits:
             "max_entry_bytes",
             "max_ratio",
             "max_xml_bytes",
+            "max_sheet_cells",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Limits.{name} must be positive")

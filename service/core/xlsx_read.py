@@ -78,6 +78,34 @@ _CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
 _ATTR = re.compile(rb"""\b(r|t|hidden)\s*=\s*["']([^"']*)["']""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+_CELL_POSITION = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Z]{1,3})(\d{1,7})[\"']")
+_CELL_OPENERS = (b"<c ", b"<c>", b":c ", b":c>", b"<c\t", b"<c\n", b"<c\r")
+
+
+def _check_extent(parts: dict[str, bytes], limits: Limits) -> None:
+    """Refuse a workbook whose sheets span more cells than the reader may allocate, before it allocates them.
+
+    First a count of cell tags (a bound, in C), then the used rectangle of each sheet from the cell
+    references: calamine builds that whole rectangle, however few cells are filled.
+    """
+    total = 0
+    for name, xml in parts.items():
+        count = sum(xml.count(opener) for opener in _CELL_OPENERS)
+        if count > limits.max_sheet_cells:
+            raise InputRejected("SHEET_TOO_LARGE", detail={"part": name, "cells": count})
+        rows = cols = 0
+        for m in _CELL_POSITION.finditer(xml):
+            rows = max(rows, int(m.group(2)))
+            cols = max(cols, col_index(m.group(1).decode()) + 1)
+        total += rows * cols
+        if total > limits.max_sheet_cells:
+            last = cell_ref(rows - 1, cols - 1)
+            raise InputRejected(
+                "SHEET_TOO_LARGE",
+                message=f"工作表用到的区域达到 A1:{last}（约 {rows * cols:,} 个单元格），超出平台处理上限"
+                        f"（{limits.max_sheet_cells:,} 个）。请删除表格以外的多余行列（选中后“删除”，不是只清除内容）"
+                        "后重新上传。",
+                detail={"part": name, "extent": f"A1:{last}", "limit": limits.max_sheet_cells})
 
 
 def _sheet_parts(xml: dict[str, bytes], workbook: Any, limits: Limits) -> dict[str, str]:
@@ -133,8 +161,11 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
     """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`safety.open_package`)."""
     xml: dict[str, bytes] = {}
     for info in zf.infolist():
-        if info.filename.endswith((".xml", ".rels")):
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
             xml[info.filename] = read_member(zf, info.filename, limits)
+            if len(xml[info.filename]) > limits.max_xml_bytes:
+                raise InputRejected("XML_TOO_LARGE", detail={"entry": info.filename, "size": len(xml[info.filename]),
+                                                             "limit": limits.max_xml_bytes})
             if any(marker in xml[info.filename] for marker in _DTD):
                 raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
     if "xl/workbook.xml" not in xml:
@@ -142,6 +173,7 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
     workbook = parse_xml(xml["xl/workbook.xml"], limits)
     names = _defined_names(workbook)
     parts = _sheet_parts(xml, workbook, limits)
+    _check_extent({part: xml[part] for part in set(parts.values()) if part in xml}, limits)
     custom, app = read_properties(zf, limits)
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
