@@ -99,7 +99,7 @@ LOAD_PROPERTIES: tuple[tuple[str, Any], ...] = (
 # fetch them while loading, from the server's network (SSRF). Links from untrusted documents are blocked, and
 # every protocol goes through a proxy that does not exist, so nothing reaches the network even if one slips by.
 DEAD_PROXY = ("127.0.0.1", 9)  # the discard port: connections are refused at once
-PROFILE_SETTINGS = f"""<?xml version="1.0" encoding="UTF-8"?>
+PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" \
@@ -114,9 +114,7 @@ oor:op="fuse"><value>3</value></prop></item>
 <item oor:path="/org.openoffice.Inet/Settings"><prop oor:name="ooInet{kind}ProxyPort" oor:op="fuse">\
 <value>{DEAD_PROXY[1]}</value></prop></item>
 """ for kind in ("HTTP", "HTTPS", "FTP")) + "</oor:items>\n"
-PROXY_ENV = {name: f"http://{DEAD_PROXY[0]}:{DEAD_PROXY[1]}"
-             for name in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
-                          "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")}
+PROXY_ENV = dict.fromkeys(("http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"), f"http://{DEAD_PROXY[0]}:{DEAD_PROXY[1]}")
 
 
 class RequestError(Exception):
