@@ -512,3 +512,16 @@ def test_linked_images_are_never_fetched(converter: Converter) -> None:
         assert server.hits == []
     finally:
         server.server.shutdown()
+
+
+def test_a_document_built_to_exhaust_memory_fails_within_the_heap_limit(
+    converter: Converter, samples: dict[str, bytes]
+) -> None:
+    """Two million nested RTF groups took LibreOffice 4.6 GB; under the worker's heap limit it fails fast."""
+    bomb = b"{\\rtf1\\ansi " + b"{" * 2_000_000 + b"x" + b"}" * 2_000_000 + b"}"
+    started = time.monotonic()
+    with pytest.raises(ConversionError) as info:
+        converter.convert(bomb, ".rtf", "docx")
+    assert info.value.code != CONVERT_TIMEOUT, "the heap limit, not the timeout, must stop it"
+    assert CJK.search(info.value.message) and time.monotonic() - started < 45
+    assert TEXT in _docx_text(converter.convert(samples[".doc"], ".doc", "docx"))

@@ -404,6 +404,19 @@ def test_main_part_found_through_relationships(docx_bytes: bytes) -> None:
     assert sniff(moved, "a.docx").kind == "docx"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"{\\rtf1\\ansi {\\*\\blip\\bin2147483647 x}}",  # binary run far longer than the file
+        b"{\\rtf1" + b"{" * 250_000 + b"}" * 250_000 + b"}",  # nesting that costs LibreOffice gigabytes
+    ],
+)
+def test_rtf_built_to_stall_the_converter_is_refused(data: bytes) -> None:
+    with pytest.raises(InputRejected) as info:
+        sniff(data, "推荐书.rtf")
+    assert info.value.code == "RTF_CORRUPT"
+
+
 def test_rtf_needs_conversion() -> None:
     result = sniff("{\\rtf1\\ansi 你好}".encode("gbk"), "通知.doc")
     assert result == Sniffed("rtf", ".rtf", True)
@@ -970,6 +983,8 @@ EXPECTED_CODES = {
     "ZIP_UNSAFE_PATH",
     "OOXML_INVALID",
     "OLE_CORRUPT",
+    "RTF_CORRUPT",
+    "SHEET_TOO_LARGE",
     "XML_HOSTILE",
     "XML_MALFORMED",
     "XML_TOO_LARGE",

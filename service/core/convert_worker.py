@@ -48,6 +48,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -115,6 +116,11 @@ oor:op="fuse"><value>3</value></prop></item>
 <value>{DEAD_PROXY[1]}</value></prop></item>
 """ for kind in ("HTTP", "HTTPS", "FTP")) + "</oor:items>\n"
 PROXY_ENV = dict.fromkeys(("http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"), f"http://{DEAD_PROXY[0]}:{DEAD_PROXY[1]}")
+
+
+# Heap a converting soffice may use. A normal conversion needs ~140 MB (VmData); a big document with images a
+# few hundred.
+DEFAULT_MEMORY_MB = 1024
 
 
 class RequestError(Exception):
@@ -533,7 +539,18 @@ def main(argv: list[str] | None = None) -> int:
         "(default: a temp dir removed on exit)",
     )
     parser.add_argument("--connect-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=int(os.environ.get("JTH_CONVERTER_MEMORY_MB") or DEFAULT_MEMORY_MB),
+        help="heap limit (RLIMIT_DATA) of this worker and its soffice; 0 for none",
+    )
     args = parser.parse_args(argv)
+    if args.memory_mb > 0:
+        # Inherited by soffice: a document built to exhaust memory (an RTF of two million nested groups took
+        # 4.6 GB) makes LibreOffice fail its allocation and die, which the parent reports and recovers from.
+        limit = args.memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
     channel = Channel()
     parent_pid = os.getppid()

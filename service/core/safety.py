@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import struct
 import threading
 import zipfile
@@ -141,6 +142,12 @@ CATALOGUE: dict[str, dict[str, Any]] = {
         "title": "旧版文件已损坏",
         "message": "旧版 Word/Excel 文件（.doc/.xls/.wps/.et）已损坏，平台无法读取。"
         + _FIX_RESAVE,
+        "http_status": 422,
+    },
+    "RTF_CORRUPT": {
+        "title": "RTF 文件损坏",
+        "message": "文件是 RTF 格式，但结构异常（如声明了超出文件长度的二进制数据，或有几十万层嵌套），"
+        "平台无法安全地读取。请用 Word/WPS 打开后“另存为” .docx 再上传。",
         "http_status": 422,
     },
     "XML_HOSTILE": {
@@ -434,11 +441,26 @@ def _name_hint(filename: str | None) -> str:
     return posixpath.splitext(base)[1].lower()
 
 
+_RTF_BIN = re.compile(rb"\\bin(\d{1,12})")
+MAX_RTF_GROUPS = 200_000  # a Word-saved 推荐书 has about 10,000; LibreOffice needs gigabytes for millions
+
+
+def _check_rtf(data: bytes) -> None:
+    """Refuse RTF built to stall or exhaust the converter: binary runs longer than the file, absurd nesting."""
+    groups = data.count(b"{")
+    if groups > MAX_RTF_GROUPS:
+        raise InputRejected("RTF_CORRUPT", detail={"groups": groups, "limit": MAX_RTF_GROUPS})
+    for m in _RTF_BIN.finditer(data):
+        if int(m.group(1)) > len(data) - m.end():
+            raise InputRejected("RTF_CORRUPT", detail={"bin": int(m.group(1)), "at": m.start()})
+
+
 def _sniff_non_zip(data: bytes, hint: str) -> Sniffed:
     """Classify everything that is not a zip container."""
     if data.startswith(_OLE_MAGIC):
         return _sniff_ole(data, hint)
     if data.startswith(_RTF_MAGIC):
+        _check_rtf(data)
         return Sniffed("rtf", ".rtf", True)
     image = _image_kind(data)
     if image is not None:
