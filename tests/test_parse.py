@@ -603,6 +603,12 @@ BAD_FILES = {
     "pdf": (lambda: b"%PDF-1.7\n" + bytes(200), "推荐书.pdf", "FILE_IMAGE_OR_PDF"),
     "oversized": (lambda: b"PK\x03\x04" + bytes(21 * 1024 * 1024), "推荐书.docx", "FILE_TOO_LARGE"),
     "far-corner": (_far_corner, "汇总表.xlsx", "SHEET_TOO_LARGE"),
+    # A DTD in a part the parser never reads (LibreOffice may, when it compiles the file), in UTF-16 or UTF-7.
+    "xxe-in-styles": (lambda: _hostile("word/styles.xml", XXE), "推荐书.docx", "XML_HOSTILE"),
+    "xxe-utf16-sheet": (lambda: _hostile("xl/styles.xml", XXE.decode().replace("UTF-8", "UTF-16").encode("utf-16"),
+                                         "summary_table"), "汇总表.xlsx", "XML_HOSTILE"),
+    "utf7-footer": (lambda: _hostile("word/settings.xml", b'<?xml version="1.0" encoding="UTF-7"?>+ADw-x/+AD4-'),
+                    "推荐书.docx", "XML_HOSTILE"),
     "huge-document-xml": (_huge_document, "推荐书.docx", "XML_TOO_LARGE"),
 }
 

@@ -933,13 +933,41 @@ def _stream_member(
     return produced
 
 
+class _DtdScan:
+    """Looks for a DTD in an XML part as it streams out of the inflater (markers may straddle two chunks)."""
+
+    MARKERS = tuple(
+        marker.encode(encoding)
+        for marker in ("<!doctype", "<!entity", "+adw-!doctype", "+adw-!entity")  # the last two: UTF-7
+        for encoding in ("ascii", "utf-16-le", "utf-16-be")
+    )
+    KEEP = max(len(m) for m in MARKERS)
+
+    def __init__(self) -> None:
+        self.tail = b""
+        self.found = False
+
+    UTF7 = re.compile(rb"""^[^>]{0,100}encoding\s*=\s*["']utf-?7""")  # hides a DTD from every byte scan
+
+    def __call__(self, chunk: bytes) -> None:
+        window = self.tail + chunk.lower()
+        if not self.found and (any(m in window for m in self.MARKERS) or (not self.tail and self.UTF7.match(window))):
+            self.found = True
+        self.tail = window[-self.KEEP:]
+
+
 def _verify_all(zf: zipfile.ZipFile, limits: Limits) -> None:
-    """Inflate every member once (discarding output) to catch truncation/CRC errors."""
+    """Inflate every member once (discarding output) to catch truncation/CRC errors, and refuse a DTD in any
+    XML part: one never belongs in an Office or ODF package, whether or not this platform reads that part
+    (LibreOffice may, when it converts or compiles the file)."""
     total = 0
     for info in zf.infolist():
         if info.is_dir():
             continue
-        total += _stream_member(zf, info, limits)
+        scan = _DtdScan() if info.filename.lower().endswith((".xml", ".rels", ".vml", ".rdf")) else None
+        total += _stream_member(zf, info, limits, scan)
+        if scan is not None and scan.found:
+            raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
         if total > limits.max_uncompressed_bytes:
             raise InputRejected(
                 "ZIP_BOMB",
