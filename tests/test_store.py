@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -147,14 +148,15 @@ def test_review_decisions_are_audited_and_keep_the_original(store):
 # ---- bulk ingest --------------------------------------------------------------------------------------------
 
 
-def bulk_zip(entries: dict[str, bytes], gbk: set[str] = frozenset()) -> bytes:
-    """A zip as people make them; names in ``gbk`` written the way Chinese Windows does (GBK, no UTF-8 flag)."""
+def bulk_zip(entries: dict[str, bytes], gbk: set[str] = frozenset(), utf8_unflagged: set[str] = frozenset()) -> bytes:
+    """A zip as people make them; names in ``gbk`` written the way Chinese Windows does (GBK, no UTF-8 flag),
+    names in ``utf8_unflagged`` the way Linux and macOS zip tools do (UTF-8, no flag)."""
     out = io.BytesIO()
     placeholders = {}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for n, (name, data) in enumerate(entries.items()):
-            if name in gbk:
-                raw = name.encode("gbk")
+            if name in gbk or name in utf8_unflagged:
+                raw = name.encode("gbk" if name in gbk else "utf-8")
                 placeholder = f"{n:0{len(raw)}d}".encode()
                 placeholders[placeholder] = raw
                 name = placeholder.decode()
@@ -179,7 +181,8 @@ def test_bulk_zip_gives_a_result_per_file(store, tmp_path):
         "旧版推荐书.docx": doc(record=letter(group_name="辽宁冶金职业教育集团")),
     }
     path = tmp_path / "辽宁报送.zip"
-    path.write_bytes(bulk_zip(entries, gbk={"旧版推荐书.docx"}))
+    entries["Mac打包的推荐书.docx"] = doc(record=letter(group_name="辽宁化工职业教育集团"))
+    path.write_bytes(bulk_zip(entries, gbk={"旧版推荐书.docx"}, utf8_unflagged={"Mac打包的推荐书.docx"}))
     job_id = create_job(store, [{"kind": "path", "path": str(path)}], "jth-2020", "edu-ln", "tester")
     run_job(store, job_id)
     summary = job_summary(store, job_id)
@@ -188,11 +191,32 @@ def test_bulk_zip_gives_a_result_per_file(store, tmp_path):
     assert results["嵌套.zip"] == ("unreadable", "ARCHIVE_NESTED")
     assert results["扫描件.pdf"][0] == "unreadable"
     assert results["辽宁/推荐书-副本.docx"][0] == "duplicate"
-    assert "旧版推荐书.docx" in results  # the GBK name is read as written
+    assert "旧版推荐书.docx" in results and "Mac打包的推荐书.docx" in results  # GBK and unflagged UTF-8 names
     assert results["辽宁/推荐书.docx"][0] in ("accepted", "needs_review", "rejected", "late")
-    assert summary["state"] == "done" and summary["total"] == summary["done"] == 7
+    assert summary["state"] == "done" and summary["total"] == summary["done"] == 8
     with store.session() as s:
-        assert s.scalar(select(func.count()).select_from(Submission)) == 4  # 2 letters, 1 table, the PDF scan
+        assert s.scalar(select(func.count()).select_from(Submission)) == 5  # 3 letters, 1 table, the PDF scan
+
+
+def _overlapping_zip() -> bytes:
+    """Two directory entries pointing at one compressed block (the “non-recursive” zip bomb, in small)."""
+    data = bulk_zip({"a.docx": doc(), "b.docx": doc()})
+    second = data.rfind(b"PK\x01\x02")
+    return data[:second + 42] + (0).to_bytes(4, "little") + data[second + 46:]
+
+
+@pytest.mark.parametrize(("make", "code"), [
+    (_overlapping_zip, "ZIP_BOMB"),
+    (lambda: bulk_zip({"a.docx": doc()})[:-30], "ZIP_CORRUPT"),  # the end of the central directory cut off
+])
+def test_a_broken_or_hostile_batch_is_refused_whole_in_chinese(store, tmp_path, make, code):
+    path = tmp_path / "报送.zip"
+    path.write_bytes(make())
+    job_id = create_job(store, [{"kind": "path", "path": str(path)}], "jth-2020", "edu-ln", "tester")
+    run_job(store, job_id)
+    items = job_summary(store, job_id)["items"]
+    assert [(i["result"], i["code"]) for i in items] == [("unreadable", code)]
+    assert re.search("[\u4e00-\u9fff]{6}", items[0]["message"]) and not re.search("[A-Za-z]{4}", items[0]["message"])
 
 
 def test_bulk_ingest_killed_with_sigkill_resumes_with_nothing_lost_or_counted_twice(store, tmp_path):

@@ -18,8 +18,10 @@ import logging
 import os
 import queue
 import socket
+import struct
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -106,13 +108,55 @@ class Entry:
 
 
 def _zip_name(info: zipfile.ZipInfo) -> str:
-    """Entry names from Chinese Windows zips are GBK without the UTF-8 flag; zipfile reads them as cp437."""
+    """The entry's name as its author saw it. Without the UTF-8 flag zipfile reads names as cp437; they are
+    really UTF-8 (zips made on Linux and macOS) or GBK (Chinese Windows), tried in that order: GBK text is
+    almost never valid UTF-8, the reverse often is."""
     if info.flag_bits & 0x800:
         return info.filename
     try:
-        return info.filename.encode("cp437").decode("gbk")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
         return info.filename
+    for encoding in ("utf-8", "gbk"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def _central_directory_entries(path: Path) -> int | None:
+    """How many entries the zip's central directory holds, counted before zipfile builds an object for each
+    (a 30 MB zip can hold 300,000 of them). None when there is no end record (zipfile will say why)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        tail_len = min(size, 22 + 65535)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        eocd = tail.rfind(b"PK\x05\x06")
+        if eocd < 0 or len(tail) - eocd < 22:
+            return None
+        declared, cd_size = struct.unpack_from("<HL", tail, eocd + 10)
+        cd_end = size - tail_len + eocd
+        locator = eocd - 20
+        if locator >= 56 and tail[locator:locator + 4] == b"PK\x06\x07":
+            record = locator - 56
+            if tail[record:record + 4] == b"PK\x06\x06":
+                declared, cd_size = struct.unpack_from("<QQ", tail, record + 32)
+                cd_end = size - tail_len + record
+        start = max(0, cd_end - cd_size)
+        fh.seek(start)
+        region = fh.read(min(cd_end - start, 256 * 1024 * 1024))
+    return max(declared, region.count(b"PK\x01\x02"))
+
+
+def _overlapping(infos: list[zipfile.ZipInfo]) -> bool:
+    """Entries whose data overlap (one deflated block named many times: the “non-recursive” zip bomb)."""
+    ordered = sorted(infos, key=lambda i: i.header_offset)
+    for here, nxt in zip(ordered, ordered[1:], strict=False):
+        if here.header_offset + 30 + here.compress_size > nxt.header_offset:
+            return True
+    return False
 
 
 def _unsafe(name: str) -> bool:
@@ -135,15 +179,29 @@ def _read_bounded(fh, limit: int) -> bytes | None:
 
 def zip_entries(path: Path, prefix: str = "") -> Iterator[Entry]:
     """Entries of a zip, read one at a time, each refused clearly when unsafe, nested or too large."""
+    broken = Entry(prefix + path.name, code="ZIP_CORRUPT", message="压缩包已损坏，无法打开。请重新打包后上传。")
+    try:
+        count = _central_directory_entries(path)
+    except OSError:
+        count = None
+    if count is not None and count > MAX_ENTRIES:
+        yield Entry(prefix + path.name, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
+        return
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        yield Entry(prefix + path.name, code="ZIP_CORRUPT", message=f"压缩包无法打开（{exc}），请重新打包后上传。")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+        log.info("zip %s cannot be opened: %s", path.name, exc)
+        yield broken
         return
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
         if len(infos) > MAX_ENTRIES:
             yield Entry(prefix + path.name, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
+            return
+        if _overlapping(zf.infolist()):
+            yield Entry(prefix + path.name, code="ZIP_BOMB",
+                        message="压缩包结构异常：多个文件共用同一段压缩数据（常见于“压缩炸弹”），已拒收整个压缩包。"
+                                "请把文件重新打包后上传。")
             return
         total = 0
         for info in infos:
@@ -166,9 +224,14 @@ def zip_entries(path: Path, prefix: str = "") -> Iterator[Entry]:
             try:
                 with zf.open(info) as fh:
                     data = _read_bounded(fh, MAX_ENTRY_BYTES)
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError) as exc:
-                code = "FILE_ENCRYPTED" if "encrypted" in str(exc).lower() or "password" in str(exc).lower() else "ZIP_CORRUPT"
-                yield Entry(prefix + name, code=code, message=f"压缩包中的这个文件无法解压（{exc}）。请重新打包后上传。")
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+                log.info("zip entry %s cannot be read: %s", name, exc)
+                if info.flag_bits & 0x1:
+                    yield Entry(prefix + name, code="FILE_ENCRYPTED",
+                                message="压缩包中的这个文件设置了解压密码，平台无法读取。请去掉密码后重新打包上传。")
+                else:
+                    yield Entry(prefix + name, code="ZIP_CORRUPT",
+                                message="压缩包中的这个文件已损坏，无法解压。请重新打包后上传。")
                 continue
             if data is None:
                 yield Entry(prefix + name, code="FILE_TOO_LARGE",
