@@ -748,3 +748,18 @@ def test_an_optional_field_whose_label_was_deleted_is_not_silently_dropped():
     problem = next(p for p in result.problems if p.path == "contact_title")
     assert (problem.code, problem.severity) == ("FIELD_LABEL_MISSING", "review") and "职务" in problem.message
     assert result.status == "needs_review"
+
+
+def test_a_stamp_that_contradicts_the_content_loses_to_the_content():
+    """A 推荐书 pasted into a downloaded 工作总结 file keeps the 工作总结's stamp: read what the document shows."""
+    letter_doc = rendered("recommendation_letter")
+    with zipfile.ZipFile(io.BytesIO(rendered("work_summary"))) as zf:
+        other_stamp = zf.read("docProps/custom.xml")
+    result = parsed(de.rezip(letter_doc, {"docProps/custom.xml": other_stamp}), "recommendation_letter")
+    assert (result.form, result.identified_by, result.entity) == ("recommendation_letter", "structure", "")
+    problem = next(p for p in result.problems if p.code == "FORM_STAMP_MISMATCH")
+    assert problem.severity == "review" and "工作总结" in problem.message and "推荐书》（匹配度" in problem.message
+    assert clean(result.record) == clean(sample("recommendation_letter"))
+    wrong = parsed(de.rezip(letter_doc, {"docProps/custom.xml": other_stamp}), "recommendation_letter",
+                   campaign="ln-2018")
+    assert [p.code for p in wrong.errors] == ["FORM_WRONG_CAMPAIGN"]

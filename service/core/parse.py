@@ -79,7 +79,7 @@ def parse(
     return result
 
 
-IDENTITY_CODES = {"FORM_INFERRED", "FORM_VERSION", "SHEET_EXTRA", "SHEET_CONFLICT"}
+IDENTITY_CODES = {"FORM_INFERRED", "FORM_STAMP_MISMATCH", "FORM_VERSION", "SHEET_EXTRA", "SHEET_CONFLICT"}
 
 
 def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str] = frozenset(),
@@ -157,6 +157,17 @@ def structure_score(lay: Layout, keys: set[str]) -> float:
     return hits / len(lay.signature)
 
 
+def _best_by_structure(cat: Catalog, kind: str, keys: set[str], exclude: Form) -> tuple[Form | None, float]:
+    best: tuple[Form | None, float] = (None, 0.0)
+    for camp in cat.campaigns.values():
+        for form in camp.forms.values():
+            if form.kind == kind and form is not exclude:
+                score = structure_score(layout(form), keys)
+                if score > best[1]:
+                    best = (form, score)
+    return best
+
+
 def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | None) -> tuple[
         Form | None, str, Problem | None]:
     """The form a document is: by its identity stamp, else by its structure (reported as inferred)."""
@@ -166,6 +177,19 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
         known = cat.campaigns.get(stamp.campaign)
         form = known.forms.get(stamp.form) if known else None
         if form is not None and form.kind == kind:
+            keys = _doc_keys(doc)
+            if structure_score(layout(form), keys) < MIN_STRUCTURE_SCORE:
+                # The stamp says one form, the content is another (pasted into a downloaded file): trust the content.
+                other, score = _best_by_structure(cat, kind, keys, exclude=form)
+                if other is not None and score >= MIN_STRUCTURE_SCORE:
+                    if campaign and other.campaign_id != campaign:
+                        return other, "structure", Problem(
+                            "FORM_WRONG_CAMPAIGN", f"这份文件的内容是“{cat.campaigns[other.campaign_id].title}”的"
+                            f"《{other.title}》，不属于本次征集。请上传本次征集要求的表格。")
+                    return other, "structure", Problem(
+                        "FORM_STAMP_MISMATCH", f"文件的身份标识是《{form.title}》，但内容是《{other.title}》"
+                        f"（匹配度 {score:.0%}），已按内容识别；请核对是否上传了正确的文件，最好使用平台下载的"
+                        f"《{other.title}》模板重新填写。", REVIEW)
             if campaign and form.campaign_id != campaign:
                 wanted = cat.campaigns[campaign].title if campaign in cat.campaigns else campaign
                 return form, "stamp", Problem(
