@@ -425,8 +425,8 @@ def _check_size(data: bytes, limits: Limits) -> None:
         raise InputRejected(
             "FILE_TOO_LARGE",
             message=(
-                f"文件大小为 {size / MiB:.1f} MB，超过平台上限 "
-                f"{limits.max_file_bytes / MiB:.0f} MB。请在 Word/WPS 中压缩图片"
+                f"文件大小为 {size:,} 字节（约 {size / MiB:.2f} MB），超过平台上限 "
+                f"{limits.max_file_bytes:,} 字节（{limits.max_file_bytes / MiB:g} MB）。请在 Word/WPS 中压缩图片"
                 "（文件 → 压缩图片）、删除无关的图片或附件后重新上传。"
             ),
             detail={"size": size, "limit": limits.max_file_bytes},
@@ -523,7 +523,13 @@ def _looks_like(data: bytes) -> str:
         return "executable"
     if head.startswith((b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh")):
         return "archive"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    text = data[:65536]
+    if text.startswith((b"\xff\xfe", b"\xfe\xff")):  # web pages and Word 2003 XML saved as UTF-16
+        text = text[: len(text) // 2 * 2].decode("utf-16", "replace").encode("utf-8", "replace")
+    text = text.lstrip(b"\xef\xbb\xbf \t\r\n")
+    while text.startswith(b"<!--") and b"-->" in text:  # comments before the real start
+        text = text[text.index(b"-->") + 3:].lstrip(b" \t\r\n")
+    text = text[:4096].lower()
     if text.startswith(b"mime-version") or b"multipart/related" in text[:512]:
         return "html"
     if b"<html" in text or b"<!doctype html" in text or b"<table" in text:
