@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+DEV_SECRET = "dev-only-change-me"
+
+
+def instance_secret(instance: Path) -> str:
+    """The session-signing key of this installation: ``instance/secret_key``, made once with 256 random bits.
+
+    A key known to anyone (the default in the source) would let them sign a session as any user. The file is
+    created exclusively, so gunicorn workers starting together agree on one key.
+    """
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        raise RuntimeError(f"{path} 为空：请删除该文件后重新启动，服务会生成新的密钥") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        key = secrets.token_hex(32)
+        fh.write(key)
+    return key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
-        SECRET_KEY="dev-only-change-me",
+        SECRET_KEY=DEV_SECRET,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
@@ -26,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["SECRET_KEY"] == DEV_SECRET and test_config is None:
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     app.json.ensure_ascii = False
 
     from . import api, cli, export_cli, public, store_cli

@@ -239,3 +239,14 @@ def test_upload_report_and_marked_up_download(site):
         assert "FIELD_PATTERN" in zf.read("word/comments.xml").decode()
     dashboard = client.get("/r/?format=json").get_json()["campaigns"][0]
     assert dashboard["quota"] == {"used": 2, "limit": 5, "label": "省级教育行政部门"}
+
+
+def test_an_installation_signs_sessions_with_its_own_secret(tmp_path):
+    """The key in the source would let anyone forge an administrator's session."""
+    from service import DEV_SECRET, instance_secret
+
+    first = instance_secret(tmp_path)
+    assert first != DEV_SECRET and len(first) == 64
+    assert instance_secret(tmp_path) == first  # every worker process reads the same key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert create_app().config["SECRET_KEY"] not in (DEV_SECRET, "", None)
