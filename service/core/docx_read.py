@@ -326,7 +326,8 @@ def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> tup
 _WALK = etree.XSLT(etree.parse(str(Path(__file__).with_name("docx_walk.xsl"))),
                    access_control=etree.XSLTAccessControl.DENY_ALL)
 # The walker's separators U+E000–U+E005 anywhere in the part, as UTF-8 or as a character reference.
-_SEPARATORS = re.compile(rb"\xee\x80[\x80-\x85]|&#(?:[xX]0*[eE]00[0-5]|0*5734[4-9]);")
+_SEPARATORS = re.compile(rb"\xee\x80[\x80-\x85]")
+_SEPARATOR_REFS = re.compile(rb"&#(?:[xX]0*[eE]00[0-5]|0*5734[4-9]);")
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -342,7 +343,9 @@ def _may_hold_separators(data: bytes) -> bool:
     declared = _DECLARED_ENCODING.match(head)
     if declared and declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
         return True
-    return _SEPARATORS.search(data) is not None
+    # Substring tests first (memchr speed); the patterns only where their lead bytes occur at all.
+    return bool((b"\xee\x80" in data and _SEPARATORS.search(data))
+                or (b"&#" in data and _SEPARATOR_REFS.search(data)))
 
 
 def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sdt]]:

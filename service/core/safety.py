@@ -955,9 +955,14 @@ class _DtdScan:
 
     UTF7 = re.compile(rb"""^[^>]{0,100}encoding\s*=\s*["']utf-?7""")  # hides a DTD from every byte scan
 
+    LEADS = (b"<!", b"<\x00!", b"\x00<\x00!", b"+adw-")  # how every marker starts: cheap to rule out
+
     def __call__(self, chunk: bytes) -> None:
         window = self.tail + chunk.lower()
-        if not self.found and (any(m in window for m in self.MARKERS) or (not self.tail and self.UTF7.match(window))):
+        if not self.found and (
+            (any(lead in window for lead in self.LEADS) and any(m in window for m in self.MARKERS))
+            or (not self.tail and self.UTF7.match(window))
+        ):
             self.found = True
         self.tail = window[-self.KEEP:]
 
