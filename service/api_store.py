@@ -405,6 +405,22 @@ def submission_file(submission_id: int):
     return _send(store.files.get(sha), "application/octet-stream", name)
 
 
+@bp.get("/submissions/<int:submission_id>/attachments/<int:attachment_id>")
+@token_required("admin", "recommender")
+def attachment_file(submission_id: int, attachment_id: int):
+    """An attachment's original bytes under its original name."""
+    user = current_user()
+    store = _store()
+    with store.session.begin() as s:
+        sub = _visible_submission(s, user, submission_id)
+        att = next((a for a in sub.attachments if a.id == attachment_id), None) if attachment_id <= MAX_ID else None
+        if att is None:
+            raise ApiError(404, "ATTACHMENT_NOT_FOUND", f"第 {submission_id} 号提交没有第 {attachment_id} 号附件。")
+        sha, name = att.sha256, att.original_name
+        audit(s, user.username, "download", f"attachment:{att.id}", sha256=sha)
+    return _send(store.files.get(sha), "application/octet-stream", name)
+
+
 # ---- review -----------------------------------------------------------------------------------------------
 
 

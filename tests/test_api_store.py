@@ -207,6 +207,15 @@ def test_admin_submits_on_behalf_and_attachments_complete_a_work_summary(client,
     assert (r.status_code, r.get_json()["added"]) == (200, 0)
     assert len(_audit(store, "attach")) == 2
 
+    # Each attachment comes back byte for byte under its own name; the id must belong to this submission.
+    first = body["submission"]["attachments"][0]
+    r = client.get(f"{API}/submissions/{sub['id']}/attachments/{first['id']}", headers=tokens["admin"])
+    assert r.status_code == 200 and r.data == PDF and "filename*=UTF-8''" in r.headers["Content-Disposition"]
+    r = client.get(f"{API}/submissions/{sub['id']}/attachments/999", headers=tokens["admin"])
+    assert (r.status_code, r.get_json()["error"]["code"]) == (404, "ATTACHMENT_NOT_FOUND")
+    r = client.get(f"{API}/submissions/{sub['id']}/attachments/{first['id']}", headers=tokens["liaoning"])
+    assert (r.status_code, r.get_json()["error"]["code"]) == (404, "SUBMISSION_NOT_FOUND")  # another unit's
+
 
 def test_submit_with_attachment_and_duplicate_adds_only_new_attachments(client, tokens):
     letter, name = _letter()

@@ -18,6 +18,7 @@ from service.store.intake import receive
 from .conftest import sample
 
 PASSWORD = "correct-horse-9"
+SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 USERS = {  # role name in the matrix → (role, entity)
     "school": ("school", None),
     "provincial": ("recommender", "edu-ln"),
@@ -37,7 +38,7 @@ def site(store, tmp_path):
             create_user(s, name, PASSWORD, role, entity)
     receive(store, render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, "推荐书.docx",
             campaign_id="jth-2020", recommender_id="edu-ln", uploader="provincial",
-            received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC))
+            received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC), attachments=[("stamped_scan", "盖章页.pdf", SCAN)])
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DATABASE_URL": store.url,
                       "FILE_STORE": str(store.files.root)})
     app.extensions["jth_store"] = store
@@ -72,6 +73,8 @@ MATRIX = [
     ("GET", "/r/submissions/1/file", OWNER_OR_ADMIN),
     ("GET", "/r/submissions/1/marked", OWNER_OR_ADMIN),
     ("GET", "/r/submissions/1/history", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/1/attachments/1", OWNER_OR_ADMIN),
+    ("GET", "/r/submissions/1/attachments/2", {**OWNER_OR_ADMIN, P: 404, D: 404}),
     ("GET", "/r/submissions/999", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 404}),
     ("POST", "/r/submissions/1/attachments", {A: 401, S: 403, P: 302, C: 403, H: 403, X: 403, D: 302}),
     ("GET", "/admin/", ADMIN_ONLY),
@@ -250,3 +253,11 @@ def test_an_installation_signs_sessions_with_its_own_secret(tmp_path):
     assert instance_secret(tmp_path) == first  # every worker process reads the same key
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert create_app().config["SECRET_KEY"] not in (DEV_SECRET, "", None)
+
+
+def test_attachments_are_listed_and_come_back_as_sent(site):
+    client = client_as(site, "provincial")
+    page = client.get("/r/submissions/1").get_data(as_text=True)
+    assert 'href="/r/submissions/1/attachments/1"' in page and "盖章页.pdf" in page
+    response = client.get("/r/submissions/1/attachments/1")
+    assert response.data == SCAN and "filename*=UTF-8''" in response.headers["Content-Disposition"]

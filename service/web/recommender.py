@@ -157,7 +157,9 @@ def submission(submission_id: int):
             "fields": [{"title": f["title"], "found": f["found"], "where": (f.get("where") or {}).get("text", ""),
                         "value": f.get("value"), "note": f.get("note", ""), "flag": f.get("flag", "")}
                        for f in report.get("fields", [])],
-            "attachments": [{"kind": a.kind, "name": a.original_name, "media": a.media} for a in sub.attachments],
+            "attachments": [{"kind": a.kind, "name": a.original_name, "media": a.media,
+                             "url": url_for("recommender.attachment", submission_id=sub.id, attachment_id=a.id)}
+                            for a in sub.attachments],
             "attachment_kinds": [{"id": a["id"], "title": a["title"]} for a in kinds],
             "recommender": sub.recommender_id, "recommender_name": entity_name(sub.recommender_id),
             "marked_url": url_for("recommender.marked", submission_id=sub.id),
@@ -171,6 +173,17 @@ def submission(submission_id: int):
 def original(submission_id: int):
     sub = _own(submission_id)
     return send_download(store_for(current_app).files.get(sub.sha256), sub.original_name)
+
+
+@bp.get("/submissions/<int:submission_id>/attachments/<int:attachment_id>")
+@login_required("recommender", "admin")
+def attachment(submission_id: int, attachment_id: int):
+    """An attachment as it was uploaded (a 政策文件, a 盖章扫描件)."""
+    sub = _own(submission_id)
+    att = next((a for a in sub.attachments if a.id == attachment_id), None)
+    if att is None:
+        abort(404)
+    return send_download(store_for(current_app).files.get(att.sha256), att.original_name)
 
 
 @bp.get("/submissions/<int:submission_id>/marked")
