@@ -763,3 +763,54 @@ def test_a_stamp_that_contradicts_the_content_loses_to_the_content():
     wrong = parsed(de.rezip(letter_doc, {"docProps/custom.xml": other_stamp}), "recommendation_letter",
                    campaign="ln-2018")
     assert [p.code for p in wrong.errors] == ["FORM_WRONG_CAMPAIGN"]
+
+
+def _formatted_run(text: str, *props: str) -> etree._Element:
+    r = etree.Element(W + "r")
+    rpr = etree.SubElement(r, W + "rPr")
+    for prop in props:
+        etree.SubElement(rpr, W + prop)
+    etree.SubElement(r, W + "t").text = text
+    return r
+
+
+def test_hidden_text_is_not_read_and_struck_text_is_asked_about():
+    def typing(root):
+        for label, runs in (("电子邮箱", [_formatted_run("old@lnpc.edu.cn", "vanish"), de._run("zhangxm@lnpc.edu.cn")]),
+                            ("集团名称", [_formatted_run("辽宁化工职教集团", "strike"), de._run("辽宁石油化工职业教育集团")])):
+            cell = de.right_of(root, label)
+            de.set_text(cell, "")
+            for run in runs:
+                cell.find(W + "p").append(run)
+    result = parsed(de.edit(rendered("recommendation_letter"), lambda r: (de.remove_tags(r), typing(r))),
+                    "recommendation_letter")
+    assert result.record["contact_email"] == "zhangxm@lnpc.edu.cn"  # what Word shows and prints
+    problem = next(p for p in result.problems if p.path == "group_name")
+    assert problem.code == "FIELD_STRUCK" and "辽宁化工职教集团" in problem.message
+    assert problem.candidates == ["辽宁石油化工职业教育集团", "辽宁化工职教集团辽宁石油化工职业教育集团"]
+    assert "group_name" not in result.record and result.status == "needs_review"
+
+
+def test_struck_cells_and_struck_runs_in_a_workbook_are_asked_about():
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.styles import Font
+
+    def edit(wb):
+        ws = wb["推荐名单汇总表"]
+        for cell in ws[7]:
+            cell.font = Font(strike=True)  # a withdrawn group crossed out
+        ws["C6"] = CellRichText(TextBlock(InlineFont(strike=True), "抚顺石化公司"), "辽宁石化职业技术学院")
+    result = parsed(workbook_edit(rendered("summary_table"), edit), "summary_table", "t.xlsx")
+    flags = {p.path: p for p in result.problems if p.code == "FIELD_STRUCK"}
+    assert flags["rows.0.lead_units"].candidates == ["辽宁石化职业技术学院", "抚顺石化公司辽宁石化职业技术学院"]
+    assert {"rows.1.group_name", "rows.1.rank", "rows.1.member_count"} <= set(flags)
+    assert flags["rows.1.rank"].candidates == [2]
+    assert result.status == "needs_review"
+
+
+def test_an_email_with_a_full_stop_typed_after_it_is_not_accepted():
+    content = de.edit(rendered("recommendation_letter"),
+                      lambda r: de.set_text(de.right_of(r, "电子邮箱"), "zhangxm@lnpc.edu.cn。"))
+    result = parsed(content, "recommendation_letter")
+    assert ("FIELD_FORMAT", "contact_email") in {(p.code, p.path) for p in result.errors}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .normalize import UNKNOWN_SYMBOL
+from .normalize import STRUCK_END, STRUCK_START, UNKNOWN_SYMBOL
 from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -135,6 +135,30 @@ def _run_font(t: etree._Element) -> str | None:
     return fonts.get(W + "ascii") or fonts.get(W + "hAnsi") or fonts.get(W + "cs") or fonts.get(W + "eastAsia")
 
 
+_OFF = {"0", "false", "off"}
+
+
+def _on(pr: etree._Element, tag: str) -> bool:
+    el = pr.find(W + tag)
+    return el is not None and (el.get(W + "val") or "true").lower() not in _OFF
+
+
+def _hidden_and_struck(body: etree._Element) -> None:
+    """Hidden text (w:vanish: neither shown nor printed) is not part of what the person wrote; struck-through
+    text (w:strike, w:dstrike) is shown crossed out, so it is kept between marks that make the field ask."""
+    for rpr in body.iter(W + "rPr"):
+        run = rpr.getparent()
+        if run is None or run.tag != W + "r":
+            continue  # a paragraph mark's properties, or a control's default run properties
+        if _on(rpr, "vanish"):
+            for t in run.iter(W + "t"):
+                t.text = ""
+        elif _on(rpr, "strike") or _on(rpr, "dstrike"):
+            for t in run.iter(W + "t"):
+                if t.text:
+                    t.text = STRUCK_START + t.text + STRUCK_END
+
+
 def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
     """Reduce the body to the text a person sees: hidden subtrees out, Word's placeholder prompts emptied,
     symbol-font marks as the Unicode characters they show."""
@@ -149,6 +173,8 @@ def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
             if _PLACEHOLDER.match("".join(t.text or "" for t in texts)):
                 for t in texts:
                     t.text = ""
+    if b"vanish" in data or b"strike" in data:
+        _hidden_and_struck(body)
     for sym in list(body.iter(W + "sym")):
         t = etree.Element(W + "t")
         try:

@@ -21,6 +21,9 @@ from .fields import Field
 MARKED = set("☑✓✔√■▣☒⊠●◉✅⬛█🗹🗸⮽🗵⌧")
 UNMARKED = set("☐□○◯⬜◻❑")
 UNKNOWN_SYMBOL = "\ufffc"  # what the Word reader puts for a symbol-font character it does not know
+# Text the person struck through (删除线) is visible but crossed out: the readers keep it between these marks.
+STRUCK_START, STRUCK_END = "\ue010", "\ue011"
+_STRUCK = re.compile(f"{STRUCK_START}[^{STRUCK_END}]*(?:{STRUCK_END}|$)")
 _SPACE = re.compile(r"[ \t\u00a0\u2002-\u200b\u3000]+")
 # Chinese (and Japanese) characters, CJK extension planes included; and the punctuation around them.
 _IDEOGRAPH = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -330,6 +333,23 @@ def _phone(text: str) -> Normalized:
     return Normalized(value=t, note="" if t == text.strip() else f"“{text.strip()}”按 {t} 读取")
 
 
+def _struck(field_: Field, text: str) -> Normalized:
+    """Struck-through text: crossed out by hand, or still meant? A person decides, offered both readings."""
+    text = text.replace(STRUCK_END + STRUCK_START, "")  # one crossed-out stretch split over several runs
+    kept = _STRUCK.sub("", text)
+    everything = text.replace(STRUCK_START, "").replace(STRUCK_END, "")
+    struck = "、".join(x.strip(STRUCK_START + STRUCK_END) for x in _STRUCK.findall(text) if x.strip(STRUCK_START + STRUCK_END))
+    candidates = []
+    for reading in (kept, everything):
+        norm = normalize(field_, reading) if reading.strip() else Normalized()
+        value = norm.value if norm.value is not None and not norm.flag else (reading.strip() or None)
+        if value is not None and value not in candidates:
+            candidates.append(value)
+    return Normalized(flag="FIELD_STRUCK", candidates=candidates,
+                      message=f"有加了删除线的文字（“{struck[:40]}”），无法确定是否仍算填写内容；请删去不用的文字"
+                              "（不要只加删除线）后重新上传，或由平台人员确认。")
+
+
 def is_narrative(field_: Field) -> bool:
     return field_.type == "string" and (field_.max_length or 0) >= NARRATIVE_MIN_LENGTH
 
@@ -346,6 +366,8 @@ def normalize(field_: Field, raw: Any) -> Normalized:
     text = str(raw)
     if not text.strip():
         return Normalized()
+    if STRUCK_START in text:
+        return _struck(field_, text)
     if UNKNOWN_SYMBOL in text:
         return Normalized(flag="FIELD_UNCERTAIN", candidates=[text.replace(UNKNOWN_SYMBOL, "").strip()],
                           message="填写内容中有从符号字体插入、无法识别的符号；请改用 ☑ 或 √ 等常用字符重新填写。")

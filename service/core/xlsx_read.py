@@ -17,7 +17,7 @@ from typing import Any
 import python_calamine as pc
 
 from .docx_read import read_properties
-from .normalize import CellError
+from .normalize import STRUCK_END, STRUCK_START, CellError
 from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
@@ -76,6 +76,7 @@ def cell_ref(row: int, col: int) -> str:
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
 _ATTR = re.compile(rb"""\b(r|t|hidden)\s*=\s*["']([^"']*)["']""")
+_ATTR_ALL = re.compile(rb"""\b(r|t|s)\s*=\s*["']([^"']*)["']""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 _CELL_POSITION = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Z]{1,3})(\d{1,7})[\"']")
@@ -145,6 +146,75 @@ def _what_calamine_hides(xml: bytes) -> tuple[frozenset[int], dict[tuple[int, in
     return frozenset(hidden), errors
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _struck_on(el: Any) -> bool:
+    strike = el.find(_MAIN + "strike") if el is not None else None
+    return strike is not None and (strike.get("val") or "true").lower() not in ("0", "false", "off")
+
+
+def _struck_styles(styles: bytes | None, limits: Limits) -> set[int]:
+    """Cell formats (cellXfs indexes) whose font is struck through."""
+    if not styles or b"strike" not in styles:
+        return set()
+    root = parse_xml(styles, limits)
+    fonts = root.find(_MAIN + "fonts")
+    struck_fonts = {i for i, font in enumerate(fonts if fonts is not None else []) if _struck_on(font)}
+    xfs = root.find(_MAIN + "cellXfs")
+    return {i for i, xf in enumerate(xfs if xfs is not None else []) if int(xf.get("fontId") or 0) in struck_fonts}
+
+
+def _with_struck_marks(string: Any) -> str | None:
+    """A rich string (``si`` or ``is``) with its struck-through runs between the marks; None if none is struck."""
+    runs = string.findall(_MAIN + "r")
+    if not any(_struck_on(r.find(_MAIN + "rPr")) for r in runs):
+        return None
+    parts = []
+    for r in runs:
+        text = "".join(t.text or "" for t in r.iter(_MAIN + "t"))
+        parts.append(STRUCK_START + text + STRUCK_END if _struck_on(r.find(_MAIN + "rPr")) and text else text)
+    return "".join(parts)
+
+
+def _struck_strings(shared: bytes | None, limits: Limits) -> dict[int, str]:
+    """Shared strings with some runs struck through, as text with those runs between the struck marks."""
+    if not shared or b"strike" not in shared:
+        return {}
+    out = {}
+    for i, si in enumerate(parse_xml(shared, limits)):
+        marked = _with_struck_marks(si)
+        if marked is not None:
+            out[i] = marked
+    return out
+
+
+def _mark_struck(rows: list[list[Any]], xml: bytes, struck_xfs: set[int], struck_strings: dict[int, str]) -> None:
+    """Cells in a struck-through font, or holding a partly struck string, read with the struck marks."""
+    for m in _CELL_TAG.finditer(xml):
+        attrs = dict(_ATTR_ALL.findall(m.group(1)))
+        ref = _CELL_REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
+        if not ref:
+            continue
+        r, c = int(ref.group(2)) - 1, col_index(ref.group(1))
+        if r >= len(rows) or c >= len(rows[r]) or rows[r][c] in ("", None):
+            continue
+        value = _VALUE.search(m.group(2))
+        if attrs.get(b"t") == b"s" and value and value.group(1).strip().isdigit() \
+                and int(value.group(1)) in struck_strings:
+            rows[r][c] = struck_strings[int(value.group(1))]
+        elif attrs.get(b"t") == b"inlineStr" and b"strike" in m.group(2):
+            inline = parse_xml(b'<c xmlns="' + _MAIN[1:-1].encode() + b'">' + m.group(2) + b"</c>")
+            marked = _with_struck_marks(inline.find(_MAIN + "is"))
+            if marked is not None:
+                rows[r][c] = marked
+        elif attrs.get(b"s", b"").isdigit() and int(attrs[b"s"]) in struck_xfs:
+            shown = rows[r][c]
+            if isinstance(shown, float) and shown.is_integer():
+                shown = int(shown)  # a count as displayed, not calamine's float
+            rows[r][c] = STRUCK_START + str(shown) + STRUCK_END
+
+
 def _defined_names(root: Any) -> dict[str, tuple[str, int, int]]:
     out: dict[str, tuple[str, int, int]] = {}
     for el in root.iter():
@@ -175,6 +245,8 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
     parts = _sheet_parts(xml, workbook, limits)
     _check_extent({part: xml[part] for part in set(parts.values()) if part in xml}, limits)
     custom, app = read_properties(zf, limits)
+    struck_xfs = _struck_styles(xml.get("xl/styles.xml"), limits)
+    struck_strings = _struck_strings(xml.get("xl/sharedStrings.xml"), limits)
     try:
         book = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
@@ -187,6 +259,8 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
             hidden: frozenset[int] = frozenset()
             if parts.get(meta.name) in xml:
                 hidden, errors = _what_calamine_hides(xml[parts[meta.name]])
+                if struck_xfs or struck_strings or b"strike" in xml[parts[meta.name]]:
+                    _mark_struck(rows, xml[parts[meta.name]], struck_xfs, struck_strings)
                 for (r, c), code in errors.items():
                     if r < len(rows) and c < len(rows[r]):
                         rows[r][c] = CellError(code)
