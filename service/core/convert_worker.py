@@ -118,9 +118,9 @@ oor:op="fuse"><value>3</value></prop></item>
 PROXY_ENV = dict.fromkeys(("http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"), f"http://{DEAD_PROXY[0]}:{DEAD_PROXY[1]}")
 
 
-# Heap a converting soffice may use. A normal conversion needs ~140 MB (VmData); a big document with images a
-# few hundred.
-DEFAULT_MEMORY_MB = 1024
+# Heap a converting soffice may use. A normal conversion needs ~140 MB (VmData); a document with six 12-megapixel
+# photos converted to PDF peaked at 168 MB.
+DEFAULT_MEMORY_MB = 512
 
 
 class RequestError(Exception):
