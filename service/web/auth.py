@@ -94,6 +94,18 @@ def _recent_failures(username: str, address: str) -> int:
             AuditEntry.at >= since)) or 0
 
 
+def _locked(username: str, address: str) -> bool:
+    return _recent_failures(username, address) >= MAX_FAILURES
+
+
+def _verified(s, username: str, password: str, address: str, **detail: Any) -> User | None:
+    """The user when the password is right; a wrong one is written down, and counts toward the lock."""
+    user = check_password(s, username, password)
+    if user is None:
+        audit(s, username, "login_failed", f"{username}@{address}", **detail)
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -101,13 +113,12 @@ def login():
     if form.validate_on_submit():
         username, address = form.username.data.strip(), request.remote_addr or "-"
         store = store_for(current_app)
-        if _recent_failures(username, address) >= MAX_FAILURES:
+        if _locked(username, address):
             error, status = "登录失败次数过多，请 15 分钟后再试。", 429
         else:
             with store.session.begin() as s:
-                user = check_password(s, username, form.password.data)
+                user = _verified(s, username, form.password.data, address)
                 if user is None:
-                    audit(s, username, "login_failed", f"{username}@{address}")
                     error, status = "用户名或密码不正确。", 401
                 else:
                     audit(s, username, "login", f"user:{user.id}", address=address)
@@ -136,14 +147,13 @@ def change_password():
         address = request.remote_addr or "-"
         username = g.user.username
         store = store_for(current_app)
-        if _recent_failures(username, address) >= MAX_FAILURES:
+        if _locked(username, address):
             error, status = "密码错误次数过多，请 15 分钟后再试。", 429
         else:
             with store.session.begin() as s:
-                user = check_password(s, username, form.current.data)
+                user = _verified(s, username, form.current.data, address, during="password_change")
                 problem = password_problem(username, form.new.data)
                 if user is None:
-                    audit(s, username, "login_failed", f"{username}@{address}", during="password_change")
                     error, status = "当前密码不正确。", 400
                 elif problem:
                     error, status = problem, 400
