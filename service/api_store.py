@@ -26,7 +26,7 @@ from .core.catalog import Campaign, Form, catalog
 from .core.safety import CATALOGUE
 from .store import Store, store_for
 from .store.audit import audit
-from .store.intake import IntakeError, add_attachment, check_attachment, decide, history, receive
+from .store.intake import DOCUMENT_DECISION, IntakeError, add_attachment, check_attachment, decide, history, receive
 from .store.jobs import ThreadRunner, create_job, job_summary
 from .store.models import Job, StoredFile, Submission, Upload
 
@@ -451,7 +451,8 @@ def _check_review_path(form: Form | None, record: dict[str, Any], path: Any) -> 
 @bp.post("/submissions/<int:submission_id>/review")
 @token_required("admin")
 def review(submission_id: int):
-    """A reviewer's decision on one field: accept the value read (or a candidate), or correct it."""
+    """A reviewer's decision on one field: accept the value read (or a candidate), or correct it; or, with the path
+    ``#CODE``, accept a document-level item (SUBMISSION_LATE, FORM_STAMP_MISMATCH …) as it is."""
     user = current_user()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -468,7 +469,8 @@ def review(submission_id: int):
     with store.session() as s:
         sub = _visible_submission(s, user, submission_id)
         form = catalog().form(sub.campaign_id, sub.form_id) if sub.form_id else None
-        _check_review_path(form, sub.record, body.get("path"))
+        if not (isinstance(body.get("path"), str) and body["path"].startswith(DOCUMENT_DECISION)):
+            _check_review_path(form, sub.record, body.get("path"))
     decide(store, submission_id, body["path"], action, user.username, value=body.get("value"), note=note)
     return jsonify(_detail_of(submission_id))
 

@@ -289,8 +289,9 @@ def _schemas() -> dict[str, Any]:
             "description": "correct 须给出 value；accept 不给 value 时采纳唯一的候选值。",
             "if": {"properties": {"action": {"const": "correct"}}}, "then": {"required": ["value"]},
             "properties": {
-                "path": {"type": "string", "description": "字段路径，如 contact_email、members.0.name",
-                         "anyOf": [{"enum": scalar_paths}, {"pattern": cell_pattern}]},
+                "path": {"type": "string", "description": "字段路径，如 contact_email、members.0.name；"
+                         "或“#问题代码”（如 #SUBMISSION_LATE、#FORM_STAMP_MISMATCH），确认受理一个整体问题（只能 accept）",
+                         "anyOf": [{"enum": scalar_paths}, {"pattern": cell_pattern}, {"pattern": "^#[A-Z_]+$"}]},
                 "action": {"type": "string", "enum": ["accept", "correct"],
                            "description": "accept 采纳读取的值或某个候选值；correct 更正为 value"},
                 "value": {"description": "采纳的候选值或更正后的值"},

@@ -469,3 +469,17 @@ def test_marked_up_file_through_the_api(client, store):
     with zipfile.ZipFile(io.BytesIO(marked.data)) as zf:
         assert "FIELD_PATTERN" in zf.read("word/comments.xml").decode()
     assert client.get(f"/api/v1/submissions/{sub_id}/marked").status_code == 401
+
+
+def test_a_reviewer_takes_in_a_late_submission_through_the_api(client, tokens):
+    r = _submit(client, tokens["liaoning"], *_letter())
+    sub = r.get_json()["submission"]
+    assert sub["status"] == "late"
+    url = f"{API}/submissions/{sub['id']}/review"
+    r = client.post(url, headers=tokens["admin"], json={"path": "#FORM_VERSION", "action": "accept"})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (400, "REVIEW_NOT_FLAGGED")
+    r = client.post(url, headers=tokens["admin"], json={"path": "#SUBMISSION_LATE", "action": "accept",
+                                                         "note": "经请示同意受理"})
+    assert r.status_code == 200 and r.get_json()["status"] == "accepted"
+    assert client.post(url, headers=tokens["liaoning"], json={"path": "#SUBMISSION_LATE",
+                                                              "action": "accept"}).status_code == 403

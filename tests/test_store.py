@@ -278,3 +278,24 @@ def test_the_migrations_build_exactly_the_models(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_late_submission_is_taken_in_by_a_reviewer_and_that_is_audited(store):
+    late = submit(store, doc(), received_at=dt.datetime(2020, 11, 30, 9, tzinfo=dt.UTC))
+    assert late.status == "late"
+    with pytest.raises(IntakeError) as info:
+        decide(store, late.submission_id, "#FORM_STAMP_MISMATCH", "accept", "审核员")  # not one of its items
+    assert info.value.code == "REVIEW_NOT_FLAGGED"
+    with pytest.raises(IntakeError):
+        decide(store, late.submission_id, "#SUBMISSION_LATE", "correct", "审核员", value="x")
+    sub = decide(store, late.submission_id, "#SUBMISSION_LATE", "accept", "审核员", note="经请示同意受理")
+    assert sub.status == "accepted" and sub.record == late_record(store, late.submission_id)
+    assert "#SUBMISSION_LATE" in sub.report["decisions"]
+    with store.session() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "review")).one()
+    assert (entry.actor, entry.detail["before"], entry.detail["after"]) == ("审核员", "late", "accepted")
+
+
+def late_record(store, submission_id: int) -> dict:
+    with store.session() as s:
+        return s.get(Submission, submission_id).report["record"]

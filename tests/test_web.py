@@ -261,3 +261,19 @@ def test_attachments_are_listed_and_come_back_as_sent(site):
     assert 'href="/r/submissions/1/attachments/1"' in page and "盖章页.pdf" in page
     response = client.get("/r/submissions/1/attachments/1")
     assert response.data == SCAN and "filename*=UTF-8''" in response.headers["Content-Disposition"]
+
+
+def test_a_document_level_item_is_taken_in_from_the_review_queue(site, store):
+    late = receive(store, render("jth-2020", "recommendation_letter", sample("recommendation_letter") | {
+        "contact_title": "秘书长"}).content, "迟交的推荐书.docx", campaign_id="jth-2020",
+        recommender_id="edu-ln", uploader="provincial", received_at=dt.datetime(2020, 12, 1, tzinfo=dt.UTC))
+    assert late.status == "late", late.to_dict()
+    admin = client_as(site, "admin")
+    queue = admin.get("/admin/review?campaign=jth-2020").get_data(as_text=True)
+    assert "迟交的推荐书.docx" in queue and 'value="#SUBMISSION_LATE"' in queue and "确认受理" in queue
+    response = admin.post(f"/admin/review/{late.submission_id}",
+                          data={"path": "#SUBMISSION_LATE", "action": "accept", "note": "经请示同意受理"})
+    assert response.status_code == 302
+    assert "迟交的推荐书.docx" not in admin.get("/admin/review?campaign=jth-2020").get_data(as_text=True)
+    detail = client_as(site, "provincial").get(f"/r/submissions/{late.submission_id}?format=json").get_json()
+    assert detail["status"] == "accepted"

@@ -135,13 +135,22 @@ def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -
     return None
 
 
+DOCUMENT_DECISION = "#"  # a decision path "#SUBMISSION_LATE": a reviewer accepted a document-level item
+
+
+def acknowledged(report: dict[str, Any]) -> set[str]:
+    """Codes of document-level review items (no field path) that a reviewer has accepted."""
+    return {d[len(DOCUMENT_DECISION):] for d in report.get("decisions", []) if d.startswith(DOCUMENT_DECISION)}
+
+
 def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
     problems = [*report.get("errors", []), *report.get("warnings", []), *cross, *attachment_problems]
     if not report.get("readable", True):
         return "unreadable"
     if any(p["severity"] == ERROR for p in problems):
         return "rejected"
-    review = [p for p in problems if p["severity"] == REVIEW]
+    accepted = acknowledged(report)
+    review = [p for p in problems if p["severity"] == REVIEW and (p.get("path") or p["code"] not in accepted)]
     if review and all(p["code"] == "SUBMISSION_LATE" for p in review):
         return LATE
     return "needs_review" if review else "accepted"
@@ -381,9 +390,60 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
         return att
 
 
+def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str, value: Any, note: str,
+                  cat: Catalog) -> None:
+    """Accept a flagged field's candidate (or the value read) or correct it; the record is checked again."""
+    flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
+    if path not in flagged and action == "accept":
+        raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
+    problem = flagged.get(path, {})
+    if action == "accept":
+        candidates = problem.get("candidates") or []
+        if value is None:
+            if len(candidates) != 1:
+                raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
+            value = candidates[0]
+        elif candidates and value not in candidates:
+            raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
+                              "如需改为其他值请用 correct。")
+    record = _set_path(dict(sub.record), path, value)
+    original = _get_path(sub.report.get("record", {}), path)
+    s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
+                         note=note, user=user))
+    decided = {d.path for d in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id))}
+    decided.add(path)
+    result = ParseResult.from_dict(sub.report)
+    result.record = record
+    revalidate(result, cat, decided)
+    before = sub.status
+    report = result.to_dict()
+    report["record"] = sub.report.get("record", {})  # the parsed values stay as they were read
+    report["decisions"] = sorted(decided)
+    sub.report = report
+    sub.record = record
+    sub.status = _effective_status(sub, cat)
+    audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
+          before=before, after=sub.status)
+
+
+def _acknowledge(s: Session, sub: Submission, path: str, action: str, user: str, note: str, cat: Catalog) -> None:
+    """A document-level review item (late, stamp against content, two copies of the sheet …) accepted as it is."""
+    code = path[len(DOCUMENT_DECISION):]
+    items = [*sub.report.get("warnings", []), *sub.cross_problems, *attachment_problems(sub, cat)]
+    if action != "accept" or not any(p["severity"] == REVIEW and not p.get("path") and p["code"] == code
+                                     for p in items):
+        raise IntakeError("REVIEW_NOT_FLAGGED", f"该提交没有待确认的整体问题 {code}（整体问题只能确认受理，即 accept）。")
+    s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=None, value=None, note=note,
+                         user=user))
+
+
 def decide(store: Store, submission_id: int, path: str, action: str, user: str, value: Any = None, note: str = "",
            cat: Catalog | None = None) -> Submission:
-    """A reviewer accepts a flagged field's candidate (or the value as read) or corrects it; the original stays."""
+    """A reviewer accepts a flagged field's candidate (or the value as read) or corrects it; the original stays.
+
+    A path ``#CODE`` accepts a document-level review item as it is (a late submission taken in, a stamp that
+    disagreed with the content checked): the record does not change, the status no longer waits for it.
+    """
     cat = cat or catalog()
     if action not in ("accept", "correct"):
         raise IntakeError("REVIEW_ACTION", "操作只能是 accept（采纳）或 correct（更正）。")
@@ -391,37 +451,14 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
         sub = s.get(Submission, submission_id)
         if sub is None:
             raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
-        flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
-        if path not in flagged and action == "accept":
-            raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
-        problem = flagged.get(path, {})
-        if action == "accept":
-            candidates = problem.get("candidates") or []
-            if value is None:
-                if len(candidates) != 1:
-                    raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
-                value = candidates[0]
-            elif candidates and value not in candidates:
-                raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
-                                  "如需改为其他值请用 correct。")
-        record = _set_path(dict(sub.record), path, value)
-        original = _get_path(sub.report.get("record", {}), path)
-        s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
-                             note=note, user=user))
-        decided = {d.path for d in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id))}
-        decided.add(path)
-        result = ParseResult.from_dict(sub.report)
-        result.record = record
-        revalidate(result, cat, decided)
-        before = sub.status
-        report = result.to_dict()
-        report["record"] = sub.report.get("record", {})  # the parsed values stay as they were read
-        report["decisions"] = sorted(decided)
-        sub.report = report
-        sub.record = record
-        sub.status = _effective_status(sub, cat)
-        audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
-              before=before, after=sub.status)
+        if path.startswith(DOCUMENT_DECISION):
+            _acknowledge(s, sub, path, action, user, note, cat)
+            sub.report = {**sub.report, "decisions": sorted({*sub.report.get("decisions", []), path})}
+            before, sub.status = sub.status, _effective_status(sub, cat)
+            audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, before=before,
+                  after=sub.status, note=note)
+        else:
+            _decide_field(s, sub, path, action, user, value, note, cat)
         campaign_id, recommender_id = sub.campaign_id, sub.recommender_id
     refresh_related(store, campaign_id, recommender_id, cat)
     with store.session() as s:

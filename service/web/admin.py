@@ -13,7 +13,7 @@ from ..store import store_for
 from ..store.audit import audit
 from ..store.compile_jobs import KIND as COMPILE_KIND
 from ..store.compile_jobs import create_compile_job
-from ..store.intake import IntakeError, decide
+from ..store.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide
 from ..store.jobs import ThreadRunner, create_job, job_summary
 from ..store.models import Job, StoredFile, Submission
 from .auth import login_required
@@ -206,11 +206,12 @@ def review():
                               .order_by(Submission.id)))
     items = []
     for sub in subs:
+        done = acknowledged(sub.report)
         for p in [*sub.report.get("warnings", []), *sub.cross_problems]:
-            if p["severity"] != "review":
+            if p["severity"] != "review" or (not p.get("path") and p["code"] in done):
                 continue
             items.append({"submission_id": sub.id, "file": sub.original_name, "recommender": sub.recommender_id,
-                          "path": p.get("path", ""), "title": p.get("title", ""), "code": p["code"],
+                          "path": p.get("path") or "", "document_path": DOCUMENT_DECISION + p["code"], "title": p.get("title", ""), "code": p["code"],
                           "message": p["message"], "candidates": p.get("candidates", []),
                           "where": (p.get("where") or {}).get("text", ""),
                           "url": url_for("recommender.submission", submission_id=sub.id)})
