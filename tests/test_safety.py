@@ -409,6 +409,7 @@ def test_main_part_found_through_relationships(docx_bytes: bytes) -> None:
     [
         b"{\\rtf1\\ansi {\\*\\blip\\bin2147483647 x}}",  # binary run far longer than the file
         b"{\\rtf1" + b"{" * 250_000 + b"}" * 250_000 + b"}",  # nesting that costs LibreOffice gigabytes
+        b"{\\rtf1\\trowd" + b"\\cellx100" * 60_000 + b"x\\cell" * 60_000 + b"\\row}",  # one row of 60,000 cells
     ],
 )
 def test_rtf_built_to_stall_the_converter_is_refused(data: bytes) -> None:

@@ -443,13 +443,18 @@ def _name_hint(filename: str | None) -> str:
 
 _RTF_BIN = re.compile(rb"\\bin(\d{1,12})")
 MAX_RTF_GROUPS = 200_000  # a Word-saved 推荐书 has about 10,000; LibreOffice needs gigabytes for millions
+MAX_RTF_CELL_WORDS = 100_000  # \cell and \cellx: a 1,000-row member table has about 6,000
 
 
 def _check_rtf(data: bytes) -> None:
-    """Refuse RTF built to stall or exhaust the converter: binary runs longer than the file, absurd nesting."""
+    """Refuse RTF built to stall or exhaust the converter: binary runs longer than the file, absurd nesting, tables
+    of a hundred thousand cells."""
     groups = data.count(b"{")
     if groups > MAX_RTF_GROUPS:
         raise InputRejected("RTF_CORRUPT", detail={"groups": groups, "limit": MAX_RTF_GROUPS})
+    cells = data.count(b"\\cell")
+    if cells > MAX_RTF_CELL_WORDS:  # tables no form has: LibreOffice spends minutes laying them out
+        raise InputRejected("RTF_CORRUPT", detail={"cells": cells, "limit": MAX_RTF_CELL_WORDS})
     for m in _RTF_BIN.finditer(data):
         if int(m.group(1)) > len(data) - m.end():
             raise InputRejected("RTF_CORRUPT", detail={"bin": int(m.group(1)), "at": m.start()})
