@@ -119,9 +119,13 @@ def _http_message(code: int) -> tuple[str, str]:
 
 @bp.app_errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    """HTTP errors anywhere under /api/ as JSON; elsewhere Flask's own answer."""
-    if not _is_api_request() or exc.code is None:
+    """HTTP errors anywhere under /api/ as JSON; elsewhere a Chinese page (:mod:`service.web.errors`)."""
+    if exc.code is None:
         return exc
+    if not _is_api_request():
+        from .web.errors import web_error
+
+        return web_error(exc)
     if exc.response is not None:  # abort(jsonify_error(...)) already built the answer
         return exc.response
     code, message = _http_message(exc.code)
@@ -134,9 +138,12 @@ def _http_error(exc: HTTPException):
 
 @bp.app_errorhandler(Exception)
 def _unexpected_error(exc: Exception):
-    """Any other exception under /api/: logged with a reference, answered with a generic JSON 500."""
+    """Any other exception under /api/: logged with a reference, answered with a generic JSON 500; on a page, a
+    Chinese 500 page (re-raised in testing and debugging)."""
     if not _is_api_request():
-        raise exc
+        from .web.errors import web_unexpected
+
+        return web_unexpected(exc)
     reference = uuid.uuid4().hex[:12]
     log.exception("unhandled error %s on %s %s", reference, request.method, request.path)
     code, message = _http_message(500)

@@ -277,3 +277,43 @@ def test_a_document_level_item_is_taken_in_from_the_review_queue(site, store):
     assert "迟交的推荐书.docx" not in admin.get("/admin/review?campaign=jth-2020").get_data(as_text=True)
     detail = client_as(site, "provincial").get(f"/r/submissions/{late.submission_id}?format=json").get_json()
     assert detail["status"] == "accepted"
+
+
+def test_error_pages_are_in_chinese(site):
+    anonymous = site.test_client()
+    for url, status, text in (("/campaigns/nope", 404, "页面不存在"),
+                              ("/campaigns/ln-2018/forms/work_summary/download?entity=ln-99", 404, "页面不存在")):
+        response = anonymous.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == status and text in html and 'lang="zh-CN"' in html, url
+    assert "没有权限" in client_as(site, "planned_city").get("/r/submissions/1").get_data(as_text=True)
+    big = anonymous.post("/login", data={"username": "x", "password": "y" * (21 * 1024 * 1024)})
+    assert big.status_code == 413 and "不能超过 20 MB" in big.get_data(as_text=True)
+    data = anonymous.get("/campaigns/nope?format=json").get_json()
+    assert data["error"]["status"] == 404 and data["error"]["title"] == "页面不存在"
+
+
+def test_a_missing_csrf_token_is_explained_in_chinese(store, tmp_path):
+    with store.session.begin() as s:
+        create_user(s, "csrf-admin", PASSWORD, "admin")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": store.url,
+                      "FILE_STORE": str(store.files.root)})
+    app.extensions["jth_store"] = store
+    response = app.test_client().post("/login", data={"username": "csrf-admin", "password": PASSWORD})
+    assert response.status_code == 400 and "刷新页面" in response.get_data(as_text=True)
+
+
+def test_odd_inputs_that_used_to_fail_with_500(site):
+    admin = client_as(site, "admin")
+    csv = admin.get("/admin/exports/jth-2020/csv")  # the campaign has two forms: which one?
+    assert csv.status_code == 400 and "CSV 每次导出一个表单" in csv.get_data(as_text=True)
+    one = admin.get("/admin/exports/jth-2020/csv?form=recommendation_letter")
+    assert one.status_code == 200 and one.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "CSV：示范性职业教育集团（联盟）推荐书" in admin.get("/admin/exports").get_data(as_text=True)
+    form = site.test_client().post("/campaigns/jth-2020/forms/summary_table/fill", data={"rows-count": "abc"})
+    assert form.status_code in (200, 422)
+    # A 工作总结 sent to the national campaign: its marked copy marks it as the form it is.
+    other = receive(site.extensions["jth_store"], render("ln-2018", "work_summary", sample("work_summary")).content,
+                    "工作总结.docx", campaign_id="jth-2020", recommender_id="edu-ln", uploader="provincial")
+    marked = client_as(site, "provincial").get(f"/r/submissions/{other.submission_id}/marked")
+    assert marked.status_code == 200 and marked.data.startswith(b"PK")

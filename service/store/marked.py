@@ -16,7 +16,11 @@ def marked_copy(store: Store, sub: Submission, cat: Catalog | None = None) -> tu
     cat = cat or catalog()
     if not sub.readable or not sub.form_id:
         raise IntakeError("MARKUP_UNAVAILABLE", "文件无法读取，没有可标注的内容；请按报告中的说明重新保存后上传。", 409)
-    kind = cat.form(sub.campaign_id, sub.form_id).kind
+    try:  # a file of another campaign's form is marked as the form it is
+        kind = cat.form(sub.report.get("campaign") or sub.campaign_id, sub.form_id).kind
+    except LookupError as exc:
+        raise IntakeError("MARKUP_UNAVAILABLE", "无法识别文件属于哪一张表格，没有可标注的位置；请按报告中的说明处理。",
+                          409) from exc
     content = store.files.get(sub.sha256)
     try:
         sniffed = sniff(content, sub.original_name)

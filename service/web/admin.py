@@ -261,6 +261,7 @@ def exports():
                   for j in s.scalars(select(Job).where(Job.kind == COMPILE_KIND).order_by(Job.id.desc()).limit(10))]
     return page("admin/exports.html", {"compilations": recent, "campaigns": [
         {"id": c.id, "title": c.title, "has_summary": "summary_table" in c.forms,
+         "forms": [{"id": f.id, "title": f.title} for f in c.forms.values()],
          "recommenders": [{"id": r["id"], "name": r["name"]} for r in cat.entities(c.data.get("submitters", ""))]}
         for c in cat.campaigns.values()]})
 
@@ -274,9 +275,14 @@ def export_file(campaign_id: str, kind: str):
     if campaign_id not in catalog().campaigns:
         abort(404)
     mimetypes = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                 "csv": "text/csv; charset=utf-8", "json": "application/json"}
+                 "csv": "text/csv", "json": "application/json"}
+    form_id = request.args.get("form") or None
     if kind in ("xlsx", "csv", "json"):
-        content, name = ex.export_records(store, campaign_id, kind), f"{campaign_id}-已通过记录.{kind}"
+        try:
+            content = ex.export_records(store, campaign_id, kind, form_id=form_id)
+        except (ValueError, LookupError) as exc:
+            abort(400, str(exc))
+        name = f"{campaign_id}-{form_id + '-' if form_id else ''}已通过记录.{kind}"
     elif kind == "summary":
         content, name, kind = ex.consolidated_summary(store, campaign_id), f"{campaign_id}-推荐名单汇总表.xlsx", "xlsx"
     else:

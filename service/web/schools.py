@@ -130,7 +130,8 @@ def read_form(form: Form, data) -> tuple[dict[str, Any], dict[str, list[str]], d
         elif n.value is not None:
             record[field_.path] = n.value
     for array, columns in arrays(form.fields).items():
-        rows = min(MAX_ROWS, max(int(data.get(f"{array}-count", 0) or 0), 0))
+        count = str(data.get(f"{array}-count", "") or "")
+        rows = min(MAX_ROWS, int(count)) if count.isascii() and count.isdigit() else 0
         items = []
         for i in range(rows):
             item: dict[str, Any] = {}
