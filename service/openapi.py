@@ -53,6 +53,7 @@ ERROR_CODES = {
     "REVIEW_NOT_FLAGGED": "该字段没有待复核的问题（采纳 accept 只用于被标记的字段）。",
     "REVIEW_VALUE_REQUIRED": "须给出 value（correct 时，或 accept 有多个候选值时）。",
     "REVIEW_NOT_A_CANDIDATE": "value 不是候选值之一。",
+    "REVIEW_VALUE_INVALID": "更正值本身不符合该字段的要求（如不在可选项中、格式不对）。",
     "EXPORT_FORMAT": "导出格式只能是 xlsx、csv、json。",
     "EXPORT_FORM_REQUIRED": "CSV 每次导出一个表单，须用 form 指定。",
     "SUMMARY_NOT_AVAILABLE": "该征集活动没有推荐名单汇总表。",
@@ -547,7 +548,7 @@ def _paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Submission"), "复核后的提交"),
                           "400": _error("请求有误", "BAD_REQUEST", "REVIEW_ACTION", "REVIEW_NO_FORM",
                                         "REVIEW_PATH_UNKNOWN", "REVIEW_NOT_FLAGGED", "REVIEW_VALUE_REQUIRED",
-                                        "REVIEW_NOT_A_CANDIDATE"),
+                                        "REVIEW_NOT_A_CANDIDATE", "REVIEW_VALUE_INVALID"),
                           "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": _error("提交不存在", "SUBMISSION_NOT_FOUND"), "413": TOO_LARGE}}},
         "/review-queue": {"get": {

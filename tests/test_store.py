@@ -299,3 +299,36 @@ def test_a_late_submission_is_taken_in_by_a_reviewer_and_that_is_audited(store):
 def late_record(store, submission_id: int) -> dict:
     with store.session() as s:
         return s.get(Submission, submission_id).report["record"]
+
+
+def test_a_name_close_to_a_first_batch_group_is_confirmed_as_read(store):
+    """The candidate offered is the first-batch group itself; the reviewer confirms the name as written."""
+    near = submit(store, doc(record=letter(group_name="北京现代制造职业教育集团")))
+    assert near.status == "needs_review"
+    with pytest.raises(IntakeError) as info:
+        decide(store, near.submission_id, "group_name", "correct", "审核员", value="")
+    assert info.value.code == "REVIEW_VALUE_REQUIRED"
+    sub = decide(store, near.submission_id, "#GROUP_FIRST_BATCH_NEAR", "accept", "审核员", note="经核实为不同集团")
+    assert sub.status == "accepted" and sub.record["group_name"] == "北京现代制造职业教育集团"
+
+
+def test_a_correction_must_itself_be_valid(store):
+    got = submit(store, doc())
+    for path, value in (("legal_person", "也许"), ("contact_email", "zhangxm@lnpc.edu.cn。"), ("members_total", -3)):
+        with pytest.raises(IntakeError) as info:
+            decide(store, got.submission_id, path, "correct", "审核员", value=value)
+        assert info.value.code == "REVIEW_VALUE_INVALID" and "更正值不符合要求" in info.value.message
+    sub = decide(store, got.submission_id, "contact_title", "correct", "审核员", value="秘书长", note="电话核实")
+    assert sub.record["contact_title"] == "秘书长"
+
+
+def test_a_flag_without_candidates_is_accepted_as_read(store):
+    from . import docx_edit as de
+
+    content = de.edit(doc(), lambda r: (de.remove_tags(r), de.set_text(de.cells_by_label(r, "职务")[0], "")))
+    got = submit(store, content)
+    with store.session() as s:
+        codes = {(p["code"], p.get("path")) for p in s.get(Submission, got.submission_id).report["warnings"]}
+    assert ("FIELD_LABEL_MISSING", "contact_title") in codes
+    sub = decide(store, got.submission_id, "contact_title", "accept", "审核员", note="职务栏可空")
+    assert "contact_title" not in sub.record and "contact_title" in sub.report["decisions"]

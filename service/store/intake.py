@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..core.catalog import Catalog, catalog
 from ..core.names import normalize_name
 from ..core.parse import parse, revalidate
+from ..core.record_check import check_record
 from ..core.report import ERROR, INFO, REVIEW, ParseResult, Problem
 from ..core.rules import _index, batch_rules
 from . import Store
@@ -143,6 +144,15 @@ def acknowledged(report: dict[str, Any]) -> set[str]:
     return {d[len(DOCUMENT_DECISION):] for d in report.get("decisions", []) if d.startswith(DOCUMENT_DECISION)}
 
 
+def document_level(problem: dict[str, Any]) -> bool:
+    """A review item about the document or a rule (late, near a first-batch name …), not a value to decide."""
+    return problem["severity"] == REVIEW and not problem["code"].startswith("FIELD_")
+
+
+def document_level_done(problem: dict[str, Any], accepted: set[str]) -> bool:
+    return document_level(problem) and problem["code"] in accepted
+
+
 def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
     problems = [*report.get("errors", []), *report.get("warnings", []), *cross, *attachment_problems]
     if not report.get("readable", True):
@@ -150,7 +160,7 @@ def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_pr
     if any(p["severity"] == ERROR for p in problems):
         return "rejected"
     accepted = acknowledged(report)
-    review = [p for p in problems if p["severity"] == REVIEW and (p.get("path") or p["code"] not in accepted)]
+    review = [p for p in problems if p["severity"] == REVIEW and not document_level_done(p, accepted)]
     if review and all(p["code"] == "SUBMISSION_LATE" for p in review):
         return LATE
     return "needs_review" if review else "accepted"
@@ -397,16 +407,22 @@ def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str
     if path not in flagged and action == "accept":
         raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
     problem = flagged.get(path, {})
+    if action == "correct" and value in (None, ""):
+        raise IntakeError("REVIEW_VALUE_REQUIRED", "更正（correct）须填写更正后的值。")
     if action == "accept":
         candidates = problem.get("candidates") or []
-        if value is None:
+        if value is None and not candidates:
+            value = _get_path(sub.record, path)  # nothing to choose from: the field stays as read (maybe empty)
+        elif value is None:
             if len(candidates) != 1:
                 raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
             value = candidates[0]
         elif candidates and value not in candidates:
             raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
                               "如需改为其他值请用 correct。")
-    record = _set_path(dict(sub.record), path, value)
+    record = _set_path(dict(sub.record), path, value) if value is not None else dict(sub.record)
+    if action == "correct":
+        _check_correction(sub, record, path, cat)
     original = _get_path(sub.report.get("record", {}), path)
     s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
                          note=note, user=user))
@@ -426,12 +442,23 @@ def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str
           before=before, after=sub.status)
 
 
+def _check_correction(sub: Submission, record: dict[str, Any], path: str, cat: Catalog) -> None:
+    """A correction must itself be a valid value: a reviewer's typo is refused, not stored as the record."""
+    try:
+        form = cat.form(sub.campaign_id, sub.form_id or "")
+    except LookupError:
+        raise IntakeError("REVIEW_NO_FORM", "该提交未能识别出表单，没有可更正的字段。") from None
+    wrong = [p for p in check_record(form, record) if p.path == path]
+    if wrong:
+        raise IntakeError("REVIEW_VALUE_INVALID", f"更正值不符合要求：{wrong[0].message}")
+
+
 def _acknowledge(s: Session, sub: Submission, path: str, action: str, user: str, note: str, cat: Catalog) -> None:
-    """A document-level review item (late, stamp against content, two copies of the sheet …) accepted as it is."""
+    """A document-level review item (late, stamp against content, two copies of the sheet, a name close to a
+    first-batch group …) accepted as it is: the value read stands."""
     code = path[len(DOCUMENT_DECISION):]
     items = [*sub.report.get("warnings", []), *sub.cross_problems, *attachment_problems(sub, cat)]
-    if action != "accept" or not any(p["severity"] == REVIEW and not p.get("path") and p["code"] == code
-                                     for p in items):
+    if action != "accept" or not any(document_level(p) and p["code"] == code for p in items):
         raise IntakeError("REVIEW_NOT_FLAGGED", f"该提交没有待确认的整体问题 {code}（整体问题只能确认受理，即 accept）。")
     s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=None, value=None, note=note,
                          user=user))

@@ -13,7 +13,7 @@ from ..store import store_for
 from ..store.audit import audit
 from ..store.compile_jobs import KIND as COMPILE_KIND
 from ..store.compile_jobs import create_compile_job
-from ..store.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide
+from ..store.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide, document_level_done
 from ..store.jobs import ThreadRunner, create_job, job_summary
 from ..store.models import Job, StoredFile, Submission
 from .auth import login_required
@@ -208,7 +208,7 @@ def review():
     for sub in subs:
         done = acknowledged(sub.report)
         for p in [*sub.report.get("warnings", []), *sub.cross_problems]:
-            if p["severity"] != "review" or (not p.get("path") and p["code"] in done):
+            if p["severity"] != "review" or document_level_done(p, done):
                 continue
             items.append({"submission_id": sub.id, "file": sub.original_name, "recommender": sub.recommender_id,
                           "path": p.get("path") or "", "document_path": DOCUMENT_DECISION + p["code"], "title": p.get("title", ""), "code": p["code"],
