@@ -332,3 +332,13 @@ def test_a_flag_without_candidates_is_accepted_as_read(store):
     assert ("FIELD_LABEL_MISSING", "contact_title") in codes
     sub = decide(store, got.submission_id, "contact_title", "accept", "审核员", note="职务栏可空")
     assert "contact_title" not in sub.record and "contact_title" in sub.report["decisions"]
+
+
+def test_a_broken_uploaded_zip_is_named_as_uploaded(store):
+    data = b"PK\x03\x04 this is not really a zip"
+    sha = store.files.put(data)
+    with store.session.begin() as s:
+        s.add(StoredFile(sha256=sha, size=len(data)))
+    job_id = create_job(store, [{"kind": "stored", "sha256": sha, "name": "辽宁报送.zip"}], "jth-2020", "edu-ln", "t")
+    run_job(store, job_id)
+    assert [(i["name"], i["code"]) for i in job_summary(store, job_id)["items"]] == [("辽宁报送.zip", "ZIP_CORRUPT")]

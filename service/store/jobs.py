@@ -177,15 +177,19 @@ def _read_bounded(fh, limit: int) -> bytes | None:
         chunks.append(chunk)
 
 
-def zip_entries(path: Path, prefix: str = "") -> Iterator[Entry]:
-    """Entries of a zip, read one at a time, each refused clearly when unsafe, nested or too large."""
-    broken = Entry(prefix + path.name, code="ZIP_CORRUPT", message="压缩包已损坏，无法打开。请重新打包后上传。")
+def zip_entries(path: Path, prefix: str = "", label: str = "") -> Iterator[Entry]:
+    """Entries of a zip, read one at a time, each refused clearly when unsafe, nested or too large.
+
+    ``label`` names the archive itself in its own errors (an uploaded zip is stored under its sha256).
+    """
+    whole = prefix + (label or path.name)
+    broken = Entry(whole, code="ZIP_CORRUPT", message="压缩包已损坏，无法打开。请重新打包后上传。")
     try:
         count = _central_directory_entries(path)
     except OSError:
         count = None
     if count is not None and count > MAX_ENTRIES:
-        yield Entry(prefix + path.name, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
+        yield Entry(whole, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
         return
     try:
         zf = zipfile.ZipFile(path)
@@ -196,10 +200,10 @@ def zip_entries(path: Path, prefix: str = "") -> Iterator[Entry]:
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
         if len(infos) > MAX_ENTRIES:
-            yield Entry(prefix + path.name, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
+            yield Entry(whole, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
             return
         if _overlapping(zf.infolist()):
-            yield Entry(prefix + path.name, code="ZIP_BOMB",
+            yield Entry(whole, code="ZIP_BOMB",
                         message="压缩包结构异常：多个文件共用同一段压缩数据（常见于“压缩炸弹”），已拒收整个压缩包。"
                                 "请把文件重新打包后上传。")
             return
@@ -249,7 +253,7 @@ def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
     if source["kind"] == "stored":
         path = store.files.path(source["sha256"])
         if source["name"].lower().endswith(".zip"):
-            yield from zip_entries(path)
+            yield from zip_entries(path, label=source["name"])
         else:
             yield Entry(source["name"], data=path.read_bytes())
         return
