@@ -342,3 +342,16 @@ def test_a_broken_uploaded_zip_is_named_as_uploaded(store):
     job_id = create_job(store, [{"kind": "stored", "sha256": sha, "name": "辽宁报送.zip"}], "jth-2020", "edu-ln", "t")
     run_job(store, job_id)
     assert [(i["name"], i["code"]) for i in job_summary(store, job_id)["items"]] == [("辽宁报送.zip", "ZIP_CORRUPT")]
+
+
+def test_the_job_runner_starts_before_the_database_is_migrated(tmp_path):
+    """flask init-db under JTH_JOBS_AUTOSTART: the app (and its runner) exists before the tables do."""
+    from service.store import Store
+    from service.store.jobs import ThreadRunner
+
+    bare = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path / "files")
+    try:
+        ThreadRunner(bare).start()  # no error; nothing to resume
+        bare.migrate()
+    finally:
+        bare.dispose()

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..core.catalog import Catalog, catalog
@@ -492,8 +492,11 @@ class ThreadRunner:
     def start(self) -> None:
         if not self.started:
             self.started = True
-            for job_id in unfinished_jobs(self.store):
-                self.queue.put(job_id)
+            try:
+                for job_id in unfinished_jobs(self.store):
+                    self.queue.put(job_id)
+            except SQLAlchemyError as exc:  # the database is not migrated yet (flask init-db is about to run)
+                log.warning("no jobs resumed: %s", str(exc).splitlines()[0][:200])
             self.thread.start()
 
     def submit(self, job_id: int) -> None:
