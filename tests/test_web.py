@@ -317,3 +317,10 @@ def test_odd_inputs_that_used_to_fail_with_500(site):
                     "工作总结.docx", campaign_id="jth-2020", recommender_id="edu-ln", uploader="provincial")
     marked = client_as(site, "provincial").get(f"/r/submissions/{other.submission_id}/marked")
     assert marked.status_code == 200 and marked.data.startswith(b"PK")
+
+
+def test_pages_cannot_be_framed_and_run_only_their_own_scripts(site):
+    response = client_as(site, "admin").get("/admin/")
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
