@@ -324,3 +324,10 @@ def test_pages_cannot_be_framed_and_run_only_their_own_scripts(site):
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Content-Type-Options"] == "nosniff"
     policy = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+
+
+def test_times_are_shown_in_beijing_time(site):
+    client = client_as(site, "provincial")
+    assert "2020-11-20 08:00（北京时间）" in client.get("/r/submissions/1").get_data(as_text=True)
+    assert "2020-11-20 08:00" in client.get("/r/").get_data(as_text=True)
+    assert client.get("/r/submissions/1?format=json").get_json()["received_at"].startswith("2020-11-20T00:00")

@@ -37,13 +37,14 @@ def init_web(app: Flask) -> None:
     csrf.init_app(app)
 
     from .. import api
-    from . import admin, auth, recommender, schools
+    from . import admin, auth, pages, recommender, schools
 
     csrf.exempt(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(schools.bp)
     app.register_blueprint(recommender.bp)
     app.register_blueprint(admin.bp)
+    app.add_template_filter(pages.beijing_time, "beijing")
     app.before_request(auth.load_user)
     app.after_request(_secure_headers)
     app.context_processor(auth.template_context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import BytesIO
 from typing import Any
 
@@ -25,3 +26,19 @@ def page(template: str, data: dict[str, Any], status: int = 200, **html_only: An
 def send_download(content: bytes, name: str, mimetype: str = "application/octet-stream"):
     """A file to save; werkzeug writes the Chinese name as ``filename*=UTF-8''…`` beside an ASCII fallback."""
     return send_file(BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+
+def beijing_time(value: Any) -> str:
+    """A stored time (UTC, ISO text or datetime) as people here read it: 2020-11-20 17:02 in Beijing time.
+
+    The JSON keeps ISO 8601 with its offset; only the page shows this form.
+    """
+    if value in (None, ""):
+        return ""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)  # stored times are UTC
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
