@@ -355,3 +355,9 @@ def test_the_job_runner_starts_before_the_database_is_migrated(tmp_path):
         bare.migrate()
     finally:
         bare.dispose()
+
+
+def test_a_result_always_says_why_even_when_the_reason_is_across_files(store):
+    got = [submit(store, doc(record=letter(group_name=f"辽宁第{i}号示范职业教育集团"))) for i in range(6)]
+    last = got[-1]
+    assert last.status == "rejected" and last.code == "QUOTA_EXCEEDED" and "5" in last.message

@@ -144,6 +144,18 @@ def acknowledged(report: dict[str, Any]) -> set[str]:
     return {d[len(DOCUMENT_DECISION):] for d in report.get("decisions", []) if d.startswith(DOCUMENT_DECISION)}
 
 
+def first_reason(report: dict[str, Any], cross: list[dict[str, Any]],
+                 attachment_problems: list[dict[str, Any]]) -> tuple[str, str]:
+    """The code and message that explain a status in one line: the first error, else the first review item
+    (a file rejected for the quota, or waiting for a missing attachment, says so)."""
+    problems = [*report.get("errors", []), *cross, *attachment_problems, *report.get("warnings", [])]
+    for severity in (ERROR, REVIEW):
+        for p in problems:
+            if p["severity"] == severity:
+                return p["code"], p["message"]
+    return "", ""
+
+
 def document_level(problem: dict[str, Any]) -> bool:
     """A review item about the document or a rule (late, near a first-batch name …), not a value to decide."""
     return problem["severity"] == REVIEW and not problem["code"].startswith("FIELD_")
@@ -240,9 +252,9 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
         audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
     sub.status = status_of(report, [], attachment_problems(sub, cat))
     audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
-    first = next(iter(report["errors"]), None)
+    code, message = first_reason(report, [], attachment_problems(sub, cat))
     return Received(filename, sha, upload_id, sub.id, "superseded" if current is not None else "new", sub.status,
-                    code=first["code"] if first else "", message=first["message"] if first else "")
+                    code=code, message=message)
 
 
 def receive(
@@ -291,7 +303,9 @@ def receive(
     if refresh and got.outcome != "duplicate":
         refresh_related(store, campaign_id, recommender_id, cat)
         with store.session() as s:
-            got.status = s.get(Submission, got.submission_id).status
+            sub = s.get(Submission, got.submission_id)
+            got.status = sub.status
+            got.code, got.message = first_reason(sub.report, sub.cross_problems, attachment_problems(sub, cat))
     return got
 
 
