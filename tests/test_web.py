@@ -331,3 +331,17 @@ def test_times_are_shown_in_beijing_time(site):
     assert "2020-11-20 08:00（北京时间）" in client.get("/r/submissions/1").get_data(as_text=True)
     assert "2020-11-20 08:00" in client.get("/r/").get_data(as_text=True)
     assert client.get("/r/submissions/1?format=json").get_json()["received_at"].startswith("2020-11-20T00:00")
+
+
+def test_the_web_form_applies_the_campaign_rules_before_download(site):
+    record = sample("summary_table")
+    data = {k: v for k, v in record.items() if not isinstance(v, list)}
+    data["rows-count"] = "2"
+    for i, row in enumerate(record["rows"]):
+        for key, value in row.items():
+            data[f"rows-{i}-{key}"] = str(value)
+    data["rows-1-rank"] = "1"  # two groups ranked first
+    data["rows-0-group_name"] = "北京现代制造业职业教育集团"  # a first-batch group
+    response = site.test_client().post("/campaigns/jth-2020/forms/summary_table/fill", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "第一批" in html and "推荐排序" in html

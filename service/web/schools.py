@@ -7,6 +7,7 @@ parser's own normalization), each error shown next to its field. What it produce
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, request
@@ -16,8 +17,11 @@ from ..core.fields import Field, arrays
 from ..core.normalize import is_narrative, normalize
 from ..core.record_check import check_record
 from ..core.render import prefill, render
+from ..core.report import ParseResult
+from ..core.rules import document_rules
 from .pages import page, send_download
 
+BEFORE_ANY_DEADLINE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 bp = Blueprint("schools", __name__)
 MAX_ROWS = 300
 
@@ -189,6 +193,12 @@ def fill(campaign_id: str, form_id: str):
             missing.append(problem.title)
             continue
         errors.setdefault(problem.path, []).append(problem.message)
+    # The campaign's rules too (first-batch groups, 推荐排序, member sums, the 14 Liaoning groups …), as the
+    # platform will apply them to the returned file; the deadline is not this page's business.
+    checked = ParseResult(file="web", campaign=campaign_id, form=form_id, record=record)
+    document_rules(checked, form, catalog(), BEFORE_ANY_DEADLINE)
+    for problem in checked.errors:
+        errors.setdefault(problem.path or "", []).append(problem.message)
     if request.form.get("add_row") or errors:
         status = 422 if errors and not request.form.get("add_row") else 200
         return page("schools/fill.html", _view(form, record, errors, counts, missing), status)
