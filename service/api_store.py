@@ -26,6 +26,7 @@ from .core.catalog import Campaign, Form, catalog
 from .core.safety import CATALOGUE
 from .store import Store, store_for
 from .store.audit import audit
+from .store.exports import STATUS_LABELS
 from .store.intake import DOCUMENT_DECISION, IntakeError, add_attachment, check_attachment, decide, history, receive
 from .store.jobs import ThreadRunner, create_job, job_summary
 from .store.models import Job, StoredFile, Submission, Upload
@@ -34,8 +35,6 @@ MAX_FILES = 20
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 STATUSES = ("accepted", "needs_review", "rejected", "late", "unreadable")
-STATUS_LABELS = {"accepted": "通过", "needs_review": "需人工复核", "rejected": "退回修改", "late": "逾期报送",
-                 "unreadable": "无法读取"}
 EXPORT_MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",

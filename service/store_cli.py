@@ -16,11 +16,11 @@ from .core.catalog import catalog
 from .store import store_for
 from .store.audit import audit
 from .store.auth import create_token, create_user, password_problem, revoke_token, set_password
+from .store.exports import STATUS_LABELS
 from .store.jobs import create_job, job_summary, run_job, unfinished_jobs
 from .store.models import ApiToken, User
 
-RESULT_LABELS = {"accepted": "通过", "needs_review": "需复核", "rejected": "退回", "late": "逾期", "unreadable": "无法读取",
-                 "duplicate": "重复", "stored": "已保存"}
+RESULT_LABELS = {**STATUS_LABELS, "stored": "已保存"}
 
 
 @click.command("init-db")

@@ -49,7 +49,8 @@ from .audit import audit
 from .models import Submission
 
 FORMATS = ("xlsx", "csv", "json")
-STATUS_LABELS = {**PARSE_STATUS_LABELS, "late": "逾期", "unreadable": "无法读取"}
+#: The one wording of every status, in pages, the API, exports and the CLI.
+STATUS_LABELS = {**PARSE_STATUS_LABELS, "late": "逾期", "unreadable": "无法读取", "duplicate": "重复"}
 SUMMARY_STATUSES = ("accepted", "needs_review", "late")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 META_TITLES = ("提交编号", "报送单位", "状态", "文件名")

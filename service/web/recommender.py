@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..core.catalog import catalog
 from ..store import store_for
+from ..store.exports import STATUS_LABELS
 from ..store.intake import IntakeError, add_attachment, attachment_problems, history, receive
 from ..store.marked import marked_copy
 from ..store.models import Submission
@@ -23,8 +24,6 @@ from .pages import page, send_download
 
 bp = Blueprint("recommender", __name__, url_prefix="/r")
 MAX_FILES = 20
-STATUS_LABELS = {"accepted": "通过", "needs_review": "待复核", "rejected": "需修改", "late": "逾期", "unreadable": "无法读取",
-                 "duplicate": "重复"}
 
 
 def campaigns_for(entity_id: str) -> list[Any]:
