@@ -242,6 +242,12 @@ def test_upload_report_and_marked_up_download(site):
         assert "FIELD_PATTERN" in zf.read("word/comments.xml").decode()
     dashboard = client.get("/r/?format=json").get_json()["campaigns"][0]
     assert dashboard["quota"] == {"used": 2, "limit": 5, "label": "省级教育行政部门"}
+    # A letter that names another recommender (rejected as not this unit's) does not use up a place.
+    other = render("jth-2020", "recommendation_letter", dict(sample("recommendation_letter"), recommender="大连市教育局",
+                   recommender_type="计划单列市教育行政部门", group_name="大连装备制造职业教育集团")).content
+    client.post("/r/upload", data={"campaign": "jth-2020", "files": (io.BytesIO(other), "大连的推荐书.docx")},
+                content_type="multipart/form-data")
+    assert client.get("/r/?format=json").get_json()["campaigns"][0]["quota"]["used"] == 2
 
 
 def test_an_installation_signs_sessions_with_its_own_secret(tmp_path):

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from sqlalchemy import select
 
 from ..core.catalog import catalog
+from ..core.rules import recommender_of
 from ..store import store_for
 from ..store.exports import STATUS_LABELS
 from ..store.intake import IntakeError, add_attachment, attachment_problems, history, receive
@@ -84,7 +85,9 @@ def dashboard():
             if quota_spec:
                 row = catalog().entity(c.data["submitters"], entity)
                 rtype = c.recommender_type(row.get("type", ""))
-                groups = {x.entity_key for x in subs if x.form_id == quota_spec["count_form"]}
+                # Counted as the quota rule counts: readable letters that name this unit as their recommender.
+                groups = {x.entity_key for x in subs if x.form_id == quota_spec["count_form"] and x.readable
+                          and (recommender_of(catalog(), c, x.record) or {}).get("id") in (entity, None)}
                 quota = {"used": len(groups), "limit": rtype["quota"] if rtype else None,
                          "label": rtype["label"] if rtype else ""}
             ranked = []
