@@ -519,9 +519,13 @@ def test_a_document_built_to_exhaust_memory_fails_within_the_heap_limit(
 ) -> None:
     """Two million nested RTF groups took LibreOffice 4.6 GB; under the worker's heap limit it fails fast."""
     bomb = b"{\\rtf1\\ansi " + b"{" * 2_000_000 + b"x" + b"}" * 2_000_000 + b"}"
+    converter.convert(samples[".doc"], ".doc", "docx")
+    old = converter.workers()[0]
     started = time.monotonic()
     with pytest.raises(ConversionError) as info:
         converter.convert(bomb, ".rtf", "docx")
     assert info.value.code != CONVERT_TIMEOUT, "the heap limit, not the timeout, must stop it"
     assert CJK.search(info.value.message) and time.monotonic() - started < 45
+    # The exhausted LibreOffice is replaced: the next file (an innocent one) converts on a fresh one.
     assert TEXT in _docx_text(converter.convert(samples[".doc"], ".doc", "docx"))
+    assert converter.workers()[0].generation > old.generation

@@ -195,6 +195,9 @@ class _Worker:
         self.state_dir: Path | None = None
         self.conversions = 0
         self.generation = 0
+        # Whether the request before the current one failed on this LibreOffice (see Converter._run).
+        self.failed_before = False
+        self._last_failed = False
         # soffice's named pipes in /tmp; a SIGKILLed soffice leaves them behind.
         self.sockets: list[str] = []
         self._buffer = bytearray()
@@ -211,6 +214,7 @@ class _Worker:
         self.stop()
         self.generation += 1
         self.conversions = 0
+        self.failed_before = self._last_failed = False
         self._buffer.clear()
         self._stderr_tail.clear()
         self.state_dir = Path(
@@ -388,6 +392,7 @@ class _Worker:
     def request(self, payload: dict[str, Any], deadline: float) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin is not None
         self.conversions += 1
+        self.failed_before, self._last_failed = self._last_failed, True  # until this one answers ok
         try:
             self.proc.stdin.write(
                 (json.dumps(payload, ensure_ascii=True) + "\n").encode("ascii")
@@ -397,6 +402,7 @@ class _Worker:
         message = self._read_message(deadline)
         if "ok" not in message:
             raise _WorkerGone(f"unexpected worker message {message!r}")
+        self._last_failed = not message["ok"]
         return message
 
     def info(self) -> WorkerInfo:
@@ -777,12 +783,16 @@ class Converter:
                 error = str(reply.get("error", "unknown error"))
                 if reply.get("fatal"):
                     worker.kill()
-                    if reply.get("stale") and attempt == 1:
-                        # soffice had died while idle; this file was never
-                        # touched, so try it once more on a fresh worker.
+                    if attempt == 1 and (reply.get("stale") or worker.failed_before):
+                        # soffice had died while idle (this file was never
+                        # touched), or it died during this file right after
+                        # another one failed on it — the likelier culprit,
+                        # which can leave LibreOffice broken for the next
+                        # call: try this file once more on a fresh worker.
                         log.warning(
-                            "convert worker %d found dead before use; retrying",
+                            "convert worker %d died (%s); retrying on a fresh one",
                             worker.slot,
+                            "idle" if reply.get("stale") else "after a failed file",
                         )
                         continue
                     self._restart_in_background(worker)

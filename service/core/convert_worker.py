@@ -121,6 +121,7 @@ PROXY_ENV = dict.fromkeys(("http_proxy", "https_proxy", "ftp_proxy", "all_proxy"
 # Heap a converting soffice may use. A normal conversion needs ~140 MB (VmData); a document with six 12-megapixel
 # photos converted to PDF peaked at 168 MB.
 DEFAULT_MEMORY_MB = 512
+EXHAUSTED_SHARE = 0.5  # a failed document that left soffice above half its heap limit retires the worker
 
 
 class RequestError(Exception):
@@ -136,8 +137,9 @@ class Worker:
     """Owns one soffice process and the UNO connection to it."""
 
     def __init__(
-        self, soffice: str, state_dir: str | None, connect_timeout: float
+        self, soffice: str, state_dir: str | None, connect_timeout: float, memory_mb: int = 0
     ) -> None:
+        self.memory_mb = memory_mb
         self.soffice_bin = soffice
         self.connect_timeout = connect_timeout
         # state_dir holds the fresh user profile and soffice's TMPDIR.  soffice
@@ -235,6 +237,13 @@ class Worker:
 
     def soffice_alive(self) -> bool:
         return self.soffice is not None and self.soffice.poll() is None
+
+    def exhausted(self) -> bool:
+        """After a failed document: did it run soffice up to its heap limit? Such a soffice breaks on the next file
+        (a bridge disposed mid-call), so the worker is replaced rather than reused."""
+        if not self.memory_mb or self.soffice is None:
+            return False
+        return group_heap_mb(self.soffice.pid) > EXHAUSTED_SHARE * self.memory_mb
 
     def bridge_alive(self) -> bool:
         """A cheap remote call: tells a healthy soffice from a dead/disposed bridge."""
@@ -343,6 +352,36 @@ class Worker:
             "export_filter": export_filter,
             "kind": kind,
         }
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of one group (soffice is a shell script, oosplash and soffice.bin)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # fields after "comm": state ppid pgrp ...
+                pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def group_heap_mb(pgid: int) -> float:
+    """Heap (VmData) of a process group, in MB."""
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith("VmData:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1024
 
 
 def unix_sockets_of_group(pgid: int) -> list[str]:
@@ -514,9 +553,12 @@ def serve(worker: Worker, channel: Channel) -> None:
         try:
             reply = worker.convert(request)
         except RequestError as exc:
-            reply = {"ok": False, "code": exc.code, "error": exc.error, "fatal": False}
+            reply = {"ok": False, "code": exc.code, "error": exc.error, "fatal": worker.exhausted()}
+            if reply["fatal"]:
+                channel.send(reply)
+                return
         except Exception as exc:  # noqa: BLE001 - every request must get an answer
-            fatal = not worker.bridge_alive()
+            fatal = not worker.bridge_alive() or worker.exhausted()
             reply = {
                 "ok": False,
                 "code": CODE_FAILED,
@@ -565,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        worker = Worker(args.soffice, args.state_dir, args.connect_timeout)
+        worker = Worker(args.soffice, args.state_dir, args.connect_timeout, args.memory_mb)
     except Exception as exc:  # noqa: BLE001 - reported to the parent instead of a traceback
         channel.send({"event": "failed", "error": uno_error_text(exc)})
         return 2
