@@ -387,19 +387,13 @@ def group_heap_mb(pgid: int) -> float:
 def unix_sockets_of_group(pgid: int) -> list[str]:
     """Paths of the /tmp/OSL_PIPE_* unix sockets held by the processes of one group."""
     inodes: set[str] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in group_pids(pgid):
         try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:  # fields after "comm": state ppid pgrp ...
-                continue
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                link = os.readlink(f"/proc/{entry}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
                 if link.startswith("socket:["):
                     inodes.add(link[8:-1])
-        except (OSError, IndexError, ValueError):
+        except OSError:
             continue
     paths = []
     try:
@@ -554,21 +548,16 @@ def serve(worker: Worker, channel: Channel) -> None:
             reply = worker.convert(request)
         except RequestError as exc:
             reply = {"ok": False, "code": exc.code, "error": exc.error, "fatal": worker.exhausted()}
-            if reply["fatal"]:
-                channel.send(reply)
-                return
         except Exception as exc:  # noqa: BLE001 - every request must get an answer
-            fatal = not worker.bridge_alive() or worker.exhausted()
             reply = {
                 "ok": False,
                 "code": CODE_FAILED,
                 "error": uno_error_text(exc),
-                "fatal": fatal,
+                "fatal": not worker.bridge_alive() or worker.exhausted(),
             }
-            if fatal:
-                channel.send(reply)
-                return
         channel.send(reply)
+        if reply.get("fatal"):
+            return
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -492,9 +492,9 @@ def extract_xlsx(book: XlsxDocument, layout: Layout) -> Extracted:
     """The form's sheet; other sheets that are copies of the form are compared with it, never silently ignored."""
     sheet, others = choose_sheet(book, layout)
     extracted = _extract_sheet(book, sheet, layout)
+    read = extracted.raw_values() if others else None
     for name in others:
-        copy = _extract_sheet(book, book.sheet(name), layout)
-        if copy.raw_values() == extracted.raw_values():
+        if _extract_sheet(book, book.sheet(name), layout).raw_values() == read:
             extracted.notes.append(f"工作簿中另有与本表内容相同的工作表“{name}”；只读取了“{sheet.name}”。")
         else:
             extracted.conflicts.append(

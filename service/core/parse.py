@@ -157,15 +157,12 @@ def structure_score(lay: Layout, keys: set[str]) -> float:
     return hits / len(lay.signature)
 
 
-def _best_by_structure(cat: Catalog, kind: str, keys: set[str], exclude: Form) -> tuple[Form | None, float]:
-    best: tuple[Form | None, float] = (None, 0.0)
-    for camp in cat.campaigns.values():
-        for form in camp.forms.values():
-            if form.kind == kind and form is not exclude:
-                score = structure_score(layout(form), keys)
-                if score > best[1]:
-                    best = (form, score)
-    return best
+def _scored(cat: Catalog, kind: str, keys: set[str]) -> list[tuple[float, Form]]:
+    """Every form of this kind with the share of its labels the document shows, best first."""
+    scored = [(structure_score(layout(form), keys), form)
+              for camp in cat.campaigns.values() for form in camp.forms.values() if form.kind == kind]
+    scored.sort(key=lambda x: -x[0])
+    return scored
 
 
 def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | None) -> tuple[
@@ -180,7 +177,7 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
             keys = _doc_keys(doc)
             if structure_score(layout(form), keys) < MIN_STRUCTURE_SCORE:
                 # The stamp says one form, the content is another (pasted into a downloaded file): trust the content.
-                other, score = _best_by_structure(cat, kind, keys, exclude=form)
+                score, other = next(((sc, f) for sc, f in _scored(cat, kind, keys) if f is not form), (0.0, None))
                 if other is not None and score >= MIN_STRUCTURE_SCORE:
                     if campaign and other.campaign_id != campaign:
                         return other, "structure", Problem(
@@ -196,13 +193,7 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
                     "FORM_WRONG_CAMPAIGN",
                     f"这份文件是“{known.title}”的《{form.title}》，不属于本次征集“{wanted}”。请上传本次征集要求的表格。")
             return form, "stamp", None
-    keys = _doc_keys(doc)
-    scored = []
-    for camp in cat.campaigns.values():
-        for form in camp.forms.values():
-            if form.kind == kind:
-                scored.append((structure_score(layout(form), keys), form))
-    scored.sort(key=lambda x: -x[0])
+    scored = _scored(cat, kind, _doc_keys(doc))
     if not scored or scored[0][0] < MIN_STRUCTURE_SCORE:
         expected = "、".join(f"《{f.title}》" for c in cat.campaigns.values() for f in c.forms.values()
                             if campaign in (None, c.id))

@@ -661,6 +661,29 @@ def open_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFil
     return zf
 
 
+def zip_directory(tail: bytes, offset: int = 0) -> tuple[int, int, int]:
+    """(declared entries, size of the central directory, where it ends) from a zip's end records.
+
+    ``tail`` is the end of the file (the last 22 + 65535 bytes suffice) and ``offset`` where it starts in the
+    file; the end is returned as a file offset. Raises ZIP_CORRUPT when the end records are missing or broken.
+    """
+    eocd = tail.rfind(_ZIP_EOCD, max(0, len(tail) - (22 + 65535)))
+    if eocd < 0 or len(tail) - eocd < 22:
+        raise InputRejected(
+            "ZIP_CORRUPT", detail={"reason": "no_end_of_central_directory"}
+        )
+    (_, _, _, _, declared, cd_size, _, _) = struct.unpack_from("<4s4H2LH", tail, eocd)
+    cd_end = eocd
+    locator = eocd - 20
+    if locator >= 0 and tail[locator : locator + 4] == _ZIP64_LOCATOR:
+        record = locator - 56
+        if record < 0 or tail[record : record + 4] != _ZIP64_EOCD:
+            raise InputRejected("ZIP_CORRUPT", detail={"reason": "bad_zip64_record"})
+        declared, cd_size = struct.unpack_from("<QQ", tail, record + 32)
+        cd_end = record
+    return declared, cd_size, offset + cd_end
+
+
 def _precheck_central_directory(data: bytes, limits: Limits) -> None:
     """Bound the entry count before zipfile materialises a ZipInfo per entry.
 
@@ -669,21 +692,7 @@ def _precheck_central_directory(data: bytes, limits: Limits) -> None:
     signatures in the directory region is an upper bound of what zipfile
     will parse (every record must start with the signature).
     """
-    tail_start = max(0, len(data) - (22 + 65535))
-    eocd = data.rfind(_ZIP_EOCD, tail_start)
-    if eocd < 0 or len(data) - eocd < 22:
-        raise InputRejected(
-            "ZIP_CORRUPT", detail={"reason": "no_end_of_central_directory"}
-        )
-    (_, _, _, _, declared, cd_size, _, _) = struct.unpack_from("<4s4H2LH", data, eocd)
-    cd_end = eocd
-    locator = eocd - 20
-    if locator >= 0 and data[locator : locator + 4] == _ZIP64_LOCATOR:
-        record = locator - 56
-        if record < 0 or data[record : record + 4] != _ZIP64_EOCD:
-            raise InputRejected("ZIP_CORRUPT", detail={"reason": "bad_zip64_record"})
-        declared, cd_size = struct.unpack_from("<QQ", data, record + 32)
-        cd_end = record
+    declared, cd_size, cd_end = zip_directory(data)
     if declared > limits.max_zip_entries:
         raise _too_many_entries(declared, limits)
     if cd_size > cd_end:
@@ -970,6 +979,13 @@ class _DtdScan:
         ):
             self.found = True
         self.tail = window[-self.KEEP:]
+
+
+def has_dtd(data: bytes) -> bool:
+    """Whether an XML part declares a DTD or entities (in any encoding that would hide one from a plain scan)."""
+    scan = _DtdScan()
+    scan(data)
+    return scan.found
 
 
 def _verify_all(zf: zipfile.ZipFile, limits: Limits) -> None:

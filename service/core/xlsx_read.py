@@ -18,10 +18,9 @@ import python_calamine as pc
 
 from .docx_read import read_properties
 from .normalize import STRUCK_END, STRUCK_START, CellError
-from .safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
+from .safety import DEFAULT_LIMITS, InputRejected, Limits, has_dtd, parse_xml, read_member
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
-_DTD = (b"<!DOCTYPE", b"<!doctype", b"<!ENTITY", b"<!entity")
 
 
 @dataclass
@@ -75,8 +74,7 @@ def cell_ref(row: int, col: int) -> str:
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)
-_ATTR = re.compile(rb"""\b(r|t|hidden)\s*=\s*["']([^"']*)["']""")
-_ATTR_ALL = re.compile(rb"""\b(r|t|s)\s*=\s*["']([^"']*)["']""")
+_ATTR = re.compile(rb"""\b(r|t|s|hidden)\s*=\s*["']([^"']*)["']""")  # of a row or cell tag
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 _CELL_POSITION = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Z]{1,3})(\d{1,7})[\"']")
@@ -192,7 +190,7 @@ def _struck_strings(shared: bytes | None, limits: Limits) -> dict[int, str]:
 def _mark_struck(rows: list[list[Any]], xml: bytes, struck_xfs: set[int], struck_strings: dict[int, str]) -> None:
     """Cells in a struck-through font, or holding a partly struck string, read with the struck marks."""
     for m in _CELL_TAG.finditer(xml):
-        attrs = dict(_ATTR_ALL.findall(m.group(1)))
+        attrs = dict(_ATTR.findall(m.group(1)))
         ref = _CELL_REF.match(attrs.get(b"r", b"").decode("ascii", "replace"))
         if not ref:
             continue
@@ -236,7 +234,7 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
             if len(xml[info.filename]) > limits.max_xml_bytes:
                 raise InputRejected("XML_TOO_LARGE", detail={"entry": info.filename, "size": len(xml[info.filename]),
                                                              "limit": limits.max_xml_bytes})
-            if any(marker in xml[info.filename] for marker in _DTD):
+            if has_dtd(xml[info.filename]):
                 raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
     if "xl/workbook.xml" not in xml:
         raise InputRejected("OOXML_INVALID", detail={"missing": "xl/workbook.xml"})

@@ -447,7 +447,10 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
     if progress:
         progress(0, total)
 
+    documents = 0
+
     def add(part: Part, sha256: str, name: str, media: str, where: str, sub_id: int) -> None:
+        nonlocal documents
         try:
             try:
                 data = store.files.get(sha256)
@@ -459,10 +462,10 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
             part.pdf = placeholder_pdf(part.bookmark, name, str(exc), where)
             part.pages = _page_count(part.pdf)
         parts.append(part)
+        documents += 1
         if progress:
-            progress(sum(1 for p in parts if p.level), total)  # headings (level 0) are not documents
+            progress(documents, total)
 
-    documents = 0
     for submitter_id, own in by_submitter.items():
         parts.append(Part(order.get(submitter_id, (0, submitter_id))[1], 0))
         for sub in ranking.order(own, forms) if ranking else own:
@@ -470,11 +473,9 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
             media = "excel" if form.kind == "xlsx" else "word"
             title, group = _document_title(cat, sub)
             add(Part(title, 1, group), sub.sha256, sub.original_name, media, f"提交编号 {sub.id}", sub.id)
-            documents += 1
             for att in sub.attachments:
                 add(Part(_attachment_title(cat, sub, att), 2), att.sha256, att.original_name, att.media,
                     f"提交编号 {sub.id} 的附件", sub.id)
-                documents += 1
 
     scope_label = "推荐单位" if campaign.data.get("recommender_types") else "报送单位"
     # One recommender's 汇编 is theirs to send (its name signs the cover); the whole campaign's is the platform's.

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ..core.catalog import Catalog, catalog
 from ..core.parse import parse
+from ..core.safety import InputRejected, zip_directory
 from . import Store
 from .audit import audit
 from .compile_jobs import KIND as COMPILE_KIND
@@ -127,23 +128,15 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
 
 def _central_directory_entries(path: Path) -> int | None:
     """How many entries the zip's central directory holds, counted before zipfile builds an object for each
-    (a 30 MB zip can hold 300,000 of them). None when there is no end record (zipfile will say why)."""
+    (a 30 MB zip can hold 300,000 of them). None when its end records are missing (zipfile will say why)."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         tail_len = min(size, 22 + 65535)
         fh.seek(size - tail_len)
-        tail = fh.read(tail_len)
-        eocd = tail.rfind(b"PK\x05\x06")
-        if eocd < 0 or len(tail) - eocd < 22:
+        try:
+            declared, cd_size, cd_end = zip_directory(fh.read(tail_len), size - tail_len)
+        except InputRejected:
             return None
-        declared, cd_size = struct.unpack_from("<HL", tail, eocd + 10)
-        cd_end = size - tail_len + eocd
-        locator = eocd - 20
-        if locator >= 56 and tail[locator:locator + 4] == b"PK\x06\x07":
-            record = locator - 56
-            if tail[record:record + 4] == b"PK\x06\x06":
-                declared, cd_size = struct.unpack_from("<QQ", tail, record + 32)
-                cd_end = size - tail_len + record
         start = max(0, cd_end - cd_size)
         fh.seek(start)
         region = fh.read(min(cd_end - start, 256 * 1024 * 1024))
