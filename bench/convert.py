@@ -29,10 +29,10 @@ TEXT = "示范性职业教育集团"
 
 
 def _converter_module() -> Any:
-    """Import service.core.convert when run as a plain script from anywhere."""
+    """Import service.office.convert.client when run as a plain script from anywhere."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return importlib.import_module("service.core.convert")
+    return importlib.import_module("service.office.convert.client")
 
 
 def _soffice_cmd(soffice: str, profile: Path) -> list[str]:

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.core.parse import parse  # noqa: E402
-from service.core.render import render  # noqa: E402
+from service.parse.pipeline import parse  # noqa: E402
+from service.render.form import render  # noqa: E402
 
 WHEN = dt.datetime(2020, 11, 20, tzinfo=dt.UTC)
 

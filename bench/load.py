@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.core.render import render  # noqa: E402
+from service.render.form import render  # noqa: E402
 
 
 def free_port() -> int:
@@ -60,7 +60,7 @@ def multipart(name: str, data: bytes) -> tuple[bytes, str]:
 
 
 def recommenders(n: int) -> list[dict]:
-    from service.core.catalog import catalog
+    from service.forms.catalog import catalog
 
     campaign = catalog().campaign("jth-2020")
     rows = catalog().entities("recommenders")[:n]

@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 from docxtpl import DocxTemplate  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
-from service.core.catalog import catalog  # noqa: E402
-from service.core.render import context_for, render  # noqa: E402
-from service.core.render_docx import choice_boxes, lines, paras  # noqa: E402
+from service.forms.catalog import catalog  # noqa: E402
+from service.render.docx import choice_boxes, lines, paras  # noqa: E402
+from service.render.form import context_for, render  # noqa: E402
 
 
 def record() -> dict:

@@ -34,7 +34,7 @@ def instance_secret(instance: Path) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then the caller's overrides."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(
         SECRET_KEY=DEV_SECRET,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
@@ -54,20 +54,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     app.json.ensure_ascii = False
 
-    from . import api, cli, export_cli, public, store_cli
+    from service import api, cli
+    from service.web import health
 
-    app.register_blueprint(public.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     cli.init_app(app)
-    store_cli.init_app(app)
-    export_cli.init_app(app)
-    from .web import init_web
+    from service.web import init_web
 
     init_web(app)
     if app.config.get("JOBS_AUTOSTART"):
         # Under the web server (scripts/run.sh sets JTH_JOBS_AUTOSTART): a job worker thread per process that
         # resumes unfinished jobs; claims in the database keep two processes off the same job.
-        from .web.admin import runner
+        from service.web.admin import runner
 
         with app.app_context():
             runner().start()

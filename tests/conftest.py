@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service import create_app
-from service.core.catalog import catalog as load
+from service.forms.catalog import catalog as load
 from service.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

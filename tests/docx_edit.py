@@ -9,7 +9,7 @@ from collections.abc import Callable
 import docx
 from lxml import etree
 
-from service.core.docx_read import read_docx
+from service.office.docx import read_docx
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = "{%s}" % W_NS

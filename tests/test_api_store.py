@@ -9,11 +9,10 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from service.core.render import render
+from service.render.form import render
 from service.store.auth import create_token, create_user
 from service.store.models import AuditEntry
-
-from .conftest import sample
+from tests.conftest import sample
 
 API = "/api/v1"
 JTH = f"{API}/campaigns/jth-2020"

@@ -14,12 +14,11 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from service import create_app
-from service.core.parse import parse
-from service.core.render import render
+from service.parse.pipeline import parse
+from service.render.form import render
 from service.store.auth import create_user
-
-from .conftest import ROOT, sample
-from .test_parse import letter
+from tests.conftest import ROOT, sample
+from tests.test_parse import letter
 
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct-horse-9"
@@ -148,7 +147,7 @@ def test_admin_bulk_ingest_progress_bar_reaches_the_end(server, browser_page, tm
 def test_admin_compiles_one_recommender_and_downloads_the_pdf(server, store, browser_page, tmp_path):
     import datetime as dt
 
-    from service.store.intake import receive
+    from service.actions.intake import receive
 
     receive(store, render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, "推荐书.docx",
             campaign_id="jth-2020", recommender_id="edu-ln", uploader="liaoning",

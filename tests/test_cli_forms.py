@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import zipfile
 
-from service.core.template_check import check_form
-
-from .conftest import sample
+from service.render.check import check_form
+from tests.conftest import sample
 
 
 def test_forms_list(runner):

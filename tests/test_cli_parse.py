@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from service.core.render import render
-
-from .conftest import sample
-from .test_parse import letter
+from service.render.form import render
+from tests.conftest import sample
+from tests.test_parse import letter
 
 ON_TIME = "2020-11-20T10:00:00+08:00"
 

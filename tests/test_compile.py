@@ -20,13 +20,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from service import create_app
-from service.core.render import render
-from service.store.compile import CompileError, build_compilation, compile_pdf
-from service.store.intake import receive
+from service.actions.intake import receive
+from service.outputs.dossier import CompileError, build_compilation, compile_pdf
+from service.render.form import render
 from service.store.models import AuditEntry
-
-from .conftest import new_store, pdf_text, sample
-from .test_exports import letter_for
+from tests.conftest import new_store, pdf_text, sample
+from tests.test_exports import letter_for
 
 ON_TIME = dt.datetime(2020, 11, 20, 10, tzinfo=dt.UTC)
 SHIHUA, YIYAO = (row["group_name"] for row in sample("summary_table")["rows"])

@@ -31,7 +31,7 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from service.core.convert import (
+from service.office.convert.client import (
     CONVERT_FAILED,
     CONVERT_TIMEOUT,
     CONVERT_UNAVAILABLE,

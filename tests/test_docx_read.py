@@ -8,12 +8,11 @@ import zipfile
 import pytest
 from lxml import etree
 
-from service.core import docx_read
-from service.core.render import render
-from service.core.safety import parse_xml
-
-from . import docx_edit as de
-from .conftest import CAMPAIGN_OF, sample
+from service.office import docx as docx_read
+from service.office.safety import parse_xml
+from service.render.form import render
+from tests import docx_edit as de
+from tests.conftest import CAMPAIGN_OF, sample
 
 DOCS = {
     "letter": lambda: render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content,

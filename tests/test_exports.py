@@ -11,13 +11,12 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from service.core.catalog import catalog as load_catalog
-from service.core.render import render
-from service.store.exports import consolidated_summary, export_records
-from service.store.intake import receive
+from service.actions.intake import receive
+from service.forms.catalog import catalog as load_catalog
+from service.outputs.exports import consolidated_summary, export_records
+from service.render.form import render
 from service.store.models import AuditEntry
-
-from .conftest import sample
+from tests.conftest import sample
 
 ON_TIME = dt.datetime(2020, 11, 20, 10, tzinfo=dt.UTC)
 LATE = dt.datetime(2020, 11, 25, 10, tzinfo=dt.UTC)  # the deadline was 2020-11-23

@@ -8,13 +8,12 @@ import zipfile
 from lxml import etree
 from openpyxl import load_workbook
 
-from service.core.markup import mark
-from service.core.parse import parse
-from service.core.render import render
-
-from . import docx_edit as de
-from .conftest import sample, soffice_convert
-from .test_parse import ON_TIME, letter
+from service.parse.pipeline import parse
+from service.render.form import render
+from service.render.markup import mark
+from tests import docx_edit as de
+from tests.conftest import sample, soffice_convert
+from tests.test_parse import ON_TIME, letter
 
 W = de.W
 

@@ -1,6 +1,6 @@
 """Group-name matching across notices and what people type."""
 
-from service.core.names import NameIndex, normalize_name
+from service.forms.names import NameIndex, normalize_name
 
 
 def test_same_group_in_both_notices_is_one_name():

@@ -16,9 +16,8 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from service.core.render import render
-
-from .office_fill import fill_in_office
+from service.render.form import render
+from tests.office_fill import fill_in_office
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -16,10 +16,9 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from service.core.render import render
-
-from .conftest import CAMPAIGN_OF, pdf_text, sample, soffice_convert
-from .test_render import custom_props
+from service.render.form import render
+from tests.conftest import CAMPAIGN_OF, pdf_text, sample, soffice_convert
+from tests.test_render import custom_props
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 DOCX_FORMS = ["recommendation_letter", "work_summary"]

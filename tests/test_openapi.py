@@ -24,11 +24,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service import create_app
-from service.core.render import render
-from service.openapi import openapi_document
+from service.api.openapi import openapi_document
+from service.render.form import render
 from service.store.auth import create_token, create_user
-
-from .conftest import new_store, sample
+from tests.conftest import new_store, sample
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]

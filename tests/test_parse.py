@@ -15,13 +15,12 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from service.core.parse import parse
-from service.core.render import render
-from service.core.rules import batch_rules
-
-from . import docx_edit as de
-from .conftest import CAMPAIGN_OF, sample
-from .test_safety import BILLION_LAUGHS, XXE
+from service.parse.pipeline import parse
+from service.render.form import render
+from service.validate.rules import batch_rules
+from tests import docx_edit as de
+from tests.conftest import CAMPAIGN_OF, sample
+from tests.test_safety import BILLION_LAUGHS, XXE
 
 ON_TIME = {"jth-2020": dt.datetime(2020, 11, 20, 9, tzinfo=dt.UTC), "ln-2018": dt.datetime(2018, 6, 1, 9, tzinfo=dt.UTC)}
 W = de.W
@@ -452,7 +451,7 @@ def test_a_recommenders_files_are_checked_together():
                parsed(rendered("recommendation_letter", first), "recommendation_letter", "推荐书1.docx"),
                parsed(rendered("recommendation_letter", second), "recommendation_letter", "推荐书2.docx"),
                parsed(rendered("recommendation_letter", extra), "recommendation_letter", "推荐书3.docx")]
-    batch_rules(results, __import__("service.core.catalog", fromlist=["catalog"]).catalog())
+    batch_rules(results, __import__("service.forms.catalog", fromlist=["catalog"]).catalog())
     table_result, first_r, second_r, extra_r = results
     mismatch = [p for p in table_result.errors if p.code == "CROSS_FORM_MISMATCH"]
     assert [p.path for p in mismatch] == ["rows.1.legal_person"]
@@ -465,7 +464,7 @@ def test_a_recommenders_files_are_checked_together():
 def test_more_letters_than_the_quota():
     results = [parsed(rendered("recommendation_letter", letter(group_name=f"辽宁第{i}职业教育集团")),
                       "recommendation_letter") for i in range(6)]
-    batch_rules(results, __import__("service.core.catalog", fromlist=["catalog"]).catalog())
+    batch_rules(results, __import__("service.forms.catalog", fromlist=["catalog"]).catalog())
     assert all("QUOTA_EXCEEDED" in {p.code for p in r.errors} for r in results)
 
 
@@ -568,7 +567,7 @@ def _macro_enabled() -> bytes:
 
 
 def _encrypted() -> bytes:
-    from .test_safety import encrypt_ooxml
+    from tests.test_safety import encrypt_ooxml
     return encrypt_ooxml(rendered("recommendation_letter"))
 
 

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from service.core.catalog import catalog
-from service.core.convert import shutdown_converter
-from service.core.layout import layout
-from service.core.parse import parse
-from service.core.render import render
-
-from .conftest import CAMPAIGN_OF, sample
-from .office_fill import fill_in_office
-from .test_parse import ON_TIME, clean
+from service.forms.catalog import catalog
+from service.forms.layout import layout
+from service.office.convert.client import shutdown_converter
+from service.parse.pipeline import parse
+from service.render.form import render
+from tests.conftest import CAMPAIGN_OF, sample
+from tests.office_fill import fill_in_office
+from tests.test_parse import ON_TIME, clean
 
 ENTITY = {"recommendation_letter": "edu-ln", "summary_table": "edu-ln", "work_summary": "ln-08"}
 WRITER = {"docx": "MS Word 2007 XML", "doc": "MS Word 97", "odt": "writer8"}
@@ -149,7 +148,7 @@ def test_plain_text_controls_resaved_by_libreoffice_are_flagged_not_read(tmp_pat
     """LibreOffice 7.4 writes a plain-text control's text several times over: flagged, never a value."""
     from lxml import etree
 
-    from . import docx_edit as de
+    from tests import docx_edit as de
 
     def plain(root):
         for pr in root.iter(de.W + "sdtPr"):

@@ -10,9 +10,8 @@ from docx import Document
 from lxml import etree
 from openpyxl import load_workbook
 
-from service.core.render import render
-
-from .conftest import CAMPAIGN_OF, sample
+from service.render.form import render
+from tests.conftest import CAMPAIGN_OF, sample
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

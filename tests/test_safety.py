@@ -1,4 +1,4 @@
-"""Tests for service.core.safety: every case is built as real bytes here.
+"""Tests for service.office.safety: every case is built as real bytes here.
 
 No mocks: documents come from python-docx/openpyxl/msoffcrypto-tool (and a
 LibreOffice .doc), hostile archives are written with zipfile and patched
@@ -33,8 +33,8 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from service.core import safety
-from service.core.safety import (
+from service.office import safety
+from service.office.safety import (
     CATALOGUE,
     InputRejected,
     Limits,

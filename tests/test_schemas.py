@@ -7,9 +7,8 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from service.core.record_check import check_record
-
-from .conftest import CAMPAIGN_OF, sample
+from service.validate.schema import check_record
+from tests.conftest import CAMPAIGN_OF, sample
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

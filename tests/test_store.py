@@ -10,13 +10,12 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from service.core.render import render
-from service.store.intake import IntakeError, add_attachment, decide, history, receive
-from service.store.jobs import create_job, job_summary, run_job
+from service.actions.intake import IntakeError, add_attachment, decide, history, receive
+from service.jobs.ingest import create_job, job_summary, run_job
+from service.render.form import render
 from service.store.models import AuditEntry, StoredFile, Submission, Upload
-
-from .conftest import sample
-from .test_parse import letter
+from tests.conftest import sample
+from tests.test_parse import letter
 
 ON_TIME = dt.datetime(2020, 11, 20, 9, tzinfo=dt.UTC)
 LN_ON_TIME = dt.datetime(2018, 6, 1, 9, tzinfo=dt.UTC)
@@ -124,7 +123,7 @@ def test_summary_table_and_letters_are_checked_together(store):
 
 
 def test_review_decisions_are_audited_and_keep_the_original(store):
-    from . import docx_edit as de
+    from tests import docx_edit as de
 
     content = de.edit(doc(), lambda r: de.set_text(de.below(r, "学校"), "约21"))
     got = submit(store, content)
@@ -323,7 +322,7 @@ def test_a_correction_must_itself_be_valid(store):
 
 
 def test_a_flag_without_candidates_is_accepted_as_read(store):
-    from . import docx_edit as de
+    from tests import docx_edit as de
 
     content = de.edit(doc(), lambda r: (de.remove_tags(r), de.set_text(de.cells_by_label(r, "职务")[0], "")))
     got = submit(store, content)
@@ -346,8 +345,8 @@ def test_a_broken_uploaded_zip_is_named_as_uploaded(store):
 
 def test_the_job_runner_starts_before_the_database_is_migrated(tmp_path):
     """flask init-db under JTH_JOBS_AUTOSTART: the app (and its runner) exists before the tables do."""
+    from service.jobs.ingest import ThreadRunner
     from service.store import Store
-    from service.store.jobs import ThreadRunner
 
     bare = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path / "files")
     try:

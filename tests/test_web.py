@@ -10,12 +10,11 @@ import zipfile
 import pytest
 
 from service import create_app
-from service.core.parse import parse
-from service.core.render import render
+from service.actions.intake import receive
+from service.parse.pipeline import parse
+from service.render.form import render
 from service.store.auth import create_user
-from service.store.intake import receive
-
-from .conftest import sample
+from tests.conftest import sample
 
 PASSWORD = "correct-horse-9"
 SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

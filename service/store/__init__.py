@@ -11,9 +11,9 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..core.catalog import Catalog, catalog
-from .files import FileStore
-from .models import Campaign, Entity
+from service.forms.catalog import Catalog, catalog
+from service.store.files import FileStore
+from service.store.models import Campaign, Entity
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 

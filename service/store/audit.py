@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry
+from service.store.models import AuditEntry
 
 
 def audit(s: Session, actor: str, action: str, target: str = "", **detail: Any) -> None:

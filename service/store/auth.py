@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .models import ApiToken, User, utcnow
+from service.store.models import ApiToken, User, utcnow
 
 ROLES = ("admin", "recommender", "school")
 TOKEN_PREFIX = "jth_"

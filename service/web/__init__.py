@@ -36,8 +36,8 @@ def init_web(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     csrf.init_app(app)
 
-    from .. import api
-    from . import admin, auth, pages, recommender, schools
+    from service import api
+    from service.web import admin, auth, pages, recommender, schools
 
     csrf.exempt(api.bp)
     app.register_blueprint(auth.bp)

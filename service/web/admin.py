@@ -8,17 +8,17 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
-from ..core.catalog import catalog
-from ..store import store_for
-from ..store.audit import audit
-from ..store.compile_jobs import KIND as COMPILE_KIND
-from ..store.compile_jobs import create_compile_job
-from ..store.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide, document_level_done
-from ..store.jobs import ThreadRunner, create_job, job_summary
-from ..store.models import Job, StoredFile, Submission
-from .auth import login_required
-from .pages import page, send_download
-from .recommender import STATUS_LABELS
+from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide, document_level_done
+from service.forms.catalog import catalog
+from service.jobs.compile import KIND as COMPILE_KIND
+from service.jobs.compile import create_compile_job
+from service.jobs.ingest import ThreadRunner, create_job, job_summary
+from service.store import store_for
+from service.store.audit import audit
+from service.store.models import Job, StoredFile, Submission
+from service.web.auth import login_required
+from service.web.pages import page, send_download
+from service.web.recommender import STATUS_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 STATUSES = ("accepted", "needs_review", "rejected", "late", "unreadable")
@@ -269,7 +269,7 @@ def exports():
 @bp.get("/exports/<campaign_id>/<kind>")
 @login_required("admin")
 def export_file(campaign_id: str, kind: str):
-    from ..store import exports as ex
+    from service.outputs import exports as ex
 
     store = store_for(current_app)
     if campaign_id not in catalog().campaigns:

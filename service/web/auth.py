@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..core.catalog import catalog
-from ..store import store_for
-from ..store.audit import audit
-from ..store.auth import MIN_PASSWORD, check_password, password_problem, set_password
-from ..store.models import AuditEntry, User, utcnow
-from .pages import page
+from service.forms.catalog import catalog
+from service.store import store_for
+from service.store.audit import audit
+from service.store.auth import MIN_PASSWORD, check_password, password_problem, set_password
+from service.store.models import AuditEntry, User, utcnow
+from service.web.pages import page
 
 bp = Blueprint("auth", __name__)
 MAX_FAILURES = 5

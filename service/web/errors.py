@@ -15,7 +15,7 @@ from flask import current_app, make_response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .pages import page
+from service.web.pages import page
 
 log = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u4e00-\u9fff]")

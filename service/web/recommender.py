@@ -13,15 +13,15 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
-from ..core.catalog import catalog
-from ..core.rules import recommender_of
-from ..store import store_for
-from ..store.exports import STATUS_LABELS
-from ..store.intake import IntakeError, add_attachment, attachment_problems, history, receive
-from ..store.marked import marked_copy
-from ..store.models import Submission
-from .auth import entity_name, login_required
-from .pages import page, send_download
+from service.actions.intake import IntakeError, add_attachment, attachment_problems, history, receive
+from service.actions.marked_copy import marked_copy
+from service.forms.catalog import catalog
+from service.outputs.exports import STATUS_LABELS
+from service.store import store_for
+from service.store.models import Submission
+from service.validate.rules import recommender_of
+from service.web.auth import entity_name, login_required
+from service.web.pages import page, send_download
 
 bp = Blueprint("recommender", __name__, url_prefix="/r")
 MAX_FILES = 20

@@ -12,14 +12,14 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
-from ..core.catalog import Form, catalog
-from ..core.fields import Field, arrays
-from ..core.normalize import is_narrative, normalize
-from ..core.record_check import check_record
-from ..core.render import prefill, render
-from ..core.report import ParseResult
-from ..core.rules import document_rules
-from .pages import page, send_download
+from service.forms.catalog import Form, catalog
+from service.forms.fields import Field, arrays
+from service.parse.normalize import is_narrative, normalize
+from service.problems.report import ParseResult
+from service.render.form import prefill, render
+from service.validate.rules import document_rules
+from service.validate.schema import check_record
+from service.web.pages import page, send_download
 
 BEFORE_ANY_DEADLINE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 bp = Blueprint("schools", __name__)

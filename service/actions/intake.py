@@ -1,0 +1,580 @@
+"""Receive one returned file: keep it, parse it, file it as a submission, and re-check what it affects.
+
+Order matters and is the contract: the bytes are stored (content-addressed) and the upload recorded *before*
+anything parses them; the same bytes from the same recommender for the same campaign are one submission (an
+idempotent answer, never a second count); a new version of the same form for the same group supersedes the
+current one and keeps it in the history. After each change the rules that span submissions run again for the
+recommender (quota, 汇总表 ↔ 推荐书) and for the campaign (a group recommended by two recommenders).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import String, cast, false, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.forms.catalog import Catalog, catalog
+from service.forms.names import normalize_name
+from service.parse.pipeline import parse, revalidate
+from service.problems.report import ERROR, INFO, REVIEW, ParseResult, Problem
+from service.store import Store
+from service.store.audit import audit
+from service.store.models import Attachment, ReviewDecision, StoredFile, Submission, Upload, utcnow
+from service.validate.rules import _index, batch_rules
+from service.validate.schema import check_record
+
+LATE = "late"
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MEDIA_LABELS = {"pdf": "PDF", "image": "图片", "word": "Word 文档", "excel": "Excel 表格"}
+
+
+class IntakeError(Exception):
+    """A request the platform refuses before storing anything (unknown campaign, attachment of a wrong type)."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+        super().__init__(code, message)
+        self.code, self.message, self.http_status = code, message, http_status
+
+
+@dataclass
+class Received:
+    """What happened to one file."""
+
+    name: str
+    sha256: str
+    upload_id: int
+    submission_id: int | None
+    outcome: str  # new | duplicate | superseded (a new version replaced an older one)
+    status: str  # accepted | needs_review | rejected | late | unreadable
+    code: str = ""
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "upload_id": self.upload_id,
+                "submission_id": self.submission_id, "outcome": self.outcome, "status": self.status,
+                "code": self.code, "message": self.message, **self.extra}
+
+
+def media_of(data: bytes, filename: str) -> str | None:
+    """pdf | image | word | excel from the content (the name only separates Word from Excel in OLE/zip)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return "image"
+    lower = filename.lower()
+    if data.startswith((OLE_MAGIC, b"PK\x03\x04")):
+        if lower.endswith((".xls", ".xlsx", ".et", ".ods")):
+            return "excel"
+        if lower.endswith((".doc", ".docx", ".wps", ".odt", ".rtf")):
+            return "word"
+    if data.startswith(b"{\\rtf"):
+        return "word"
+    return None
+
+
+def check_attachment(campaign_id: str, form_id: str | None, kind: str, data: bytes, filename: str,
+                     cat: Catalog | None = None, max_bytes: int = 50 * 1024 * 1024) -> str:
+    """The attachment's media type, or IntakeError saying which kinds the campaign accepts."""
+    cat = cat or catalog()
+    spec = next((a for a in cat.campaign(campaign_id).data.get("attachments", []) if a["id"] == kind), None)
+    if spec is None:
+        kinds = "、".join(a["id"] for a in cat.campaign(campaign_id).data.get("attachments", [])) or "无"
+        raise IntakeError("ATTACHMENT_KIND", f"本次征集没有“{kind}”类附件（可用：{kinds}）。")
+    if form_id and form_id not in spec.get("for_forms", [form_id]):
+        raise IntakeError("ATTACHMENT_KIND", f"“{spec['title']}”不是《{cat.form(campaign_id, form_id).title}》的附件。")
+    if not data:
+        raise IntakeError("ATTACHMENT_EMPTY", f"附件“{filename}”是空文件，请重新选择文件上传。")
+    if len(data) > max_bytes:
+        raise IntakeError("ATTACHMENT_TOO_LARGE", f"附件“{filename}”超过 {max_bytes // (1024 * 1024)} MB，请压缩后上传。", 413)
+    media = media_of(data, filename)
+    allowed = spec.get("types", [])
+    if media is None or (allowed and media not in allowed):
+        names = "、".join(MEDIA_LABELS.get(t, t) for t in allowed)
+        raise IntakeError("ATTACHMENT_TYPE", f"附件“{filename}”的格式不被接受；“{spec['title']}”只接受：{names}。")
+    return media
+
+
+def _entity_key(result: ParseResult, cat: Catalog, recommender_id: str, sha256: str) -> str:
+    """What a submission is "of": the group for 推荐书/工作总结, the recommender for 汇总表."""
+    if not result.readable or not result.form:
+        return "file:" + sha256
+    form = cat.form(result.campaign, result.form)
+    if form.settings.get("one_per") == "recommender":
+        return "recommender:" + recommender_id
+    name = result.record.get("group_name")
+    if name:
+        return "group:" + normalize_name(str(name))
+    return "entity:" + result.entity if result.entity else "file:" + sha256
+
+
+def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -> Problem | None:
+    """A recommender may only submit its own forms (the record names who it is for)."""
+    if not result.readable or not result.form:
+        return None
+    campaign = cat.campaign(result.campaign)
+    source = campaign.data.get("submitters")
+    rules = campaign.data.get("rules", {})
+    spec = rules.get("recommender")
+    if spec and result.form in spec.get("forms", []):
+        name = result.record.get(spec["name_field"])
+        row = _index(cat, source).match(str(name)).exact if name else None
+        if row is not None and row.get("id") != recommender_id:
+            return Problem("SUBMITTER_MISMATCH", f"表中的推荐单位是“{name}”，与提交账号所属单位不一致。"
+                           "只能提交本单位的材料。", ERROR, spec["name_field"])
+    for path in rules.get("eligible_group_fields", {}).get(result.form, []):
+        name = result.record.get(path)
+        row = _index(cat, source).match(str(name)).exact if name else None
+        if row is not None and row.get("id") != recommender_id:
+            return Problem("SUBMITTER_MISMATCH", f"表中的集团是“{name}”，与提交账号所属集团不一致。"
+                           "只能提交本集团的材料。", ERROR, path)
+    return None
+
+
+DOCUMENT_DECISION = "#"  # a decision path "#SUBMISSION_LATE": a reviewer accepted a document-level item
+
+
+def acknowledged(report: dict[str, Any]) -> set[str]:
+    """Codes of document-level review items (no field path) that a reviewer has accepted."""
+    return {d[len(DOCUMENT_DECISION):] for d in report.get("decisions", []) if d.startswith(DOCUMENT_DECISION)}
+
+
+def first_reason(report: dict[str, Any], cross: list[dict[str, Any]],
+                 attachment_problems: list[dict[str, Any]]) -> tuple[str, str]:
+    """The code and message that explain a status in one line: the first error, else the first review item
+    (a file rejected for the quota, or waiting for a missing attachment, says so)."""
+    problems = [*report.get("errors", []), *cross, *attachment_problems, *report.get("warnings", [])]
+    for severity in (ERROR, REVIEW):
+        for p in problems:
+            if p["severity"] == severity:
+                return p["code"], p["message"]
+    return "", ""
+
+
+def document_level(problem: dict[str, Any]) -> bool:
+    """A review item about the document or a rule (late, near a first-batch name …), not a value to decide."""
+    return problem["severity"] == REVIEW and not problem["code"].startswith("FIELD_")
+
+
+def document_level_done(problem: dict[str, Any], accepted: set[str]) -> bool:
+    return document_level(problem) and problem["code"] in accepted
+
+
+def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
+    problems = [*report.get("errors", []), *report.get("warnings", []), *cross, *attachment_problems]
+    if not report.get("readable", True):
+        return "unreadable"
+    if any(p["severity"] == ERROR for p in problems):
+        return "rejected"
+    accepted = acknowledged(report)
+    review = [p for p in problems if p["severity"] == REVIEW and not document_level_done(p, accepted)]
+    if review and all(p["code"] == "SUBMISSION_LATE" for p in review):
+        return LATE
+    return "needs_review" if review else "accepted"
+
+
+def attachment_problems(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
+    """Required attachments that are missing (a 工作总结 without 政策文件)."""
+    return missing_attachments(sub.campaign_id, sub.form_id, {a.kind for a in sub.attachments}, cat)
+
+
+def missing_attachments(campaign_id: str, form_id: str | None, kinds: set[str], cat: Catalog) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not form_id:
+        return out
+    for spec in cat.campaign(campaign_id).data.get("attachments", []):
+        if spec.get("required") and form_id in spec.get("for_forms", []) and spec["id"] not in kinds:
+            out.append(Problem("ATTACHMENT_MISSING", f"缺少附件“{spec['title']}”：通知要求随《{cat.form(campaign_id, form_id).title}》"
+                               "一并报送，请补充上传。", REVIEW).to_dict())
+    return out
+
+
+def record_upload(s: Session, sha: str, size: int, filename: str, *, campaign_id: str, recommender_id: str,
+                  uploader: str, channel: str, received: dt.datetime, file_row: bool = True) -> int:
+    """The upload row (and the stored file's row, unless the caller made it) for bytes already in the file store."""
+    if file_row and s.get(StoredFile, sha) is None:
+        s.add(StoredFile(sha256=sha, size=size))
+        s.flush()
+    upload = Upload(sha256=sha, original_name=filename[:400], size=size, campaign_id=campaign_id,
+                    recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
+    s.add(upload)
+    s.flush()
+    audit(s, uploader, "upload", f"upload:{upload.id}", name=filename, sha256=sha, size=size, channel=channel)
+    return upload.id
+
+
+def _duplicate_of(s: Session, campaign_id: str, recommender_id: str, sha: str) -> Submission | None:
+    return s.scalar(select(Submission).where(Submission.campaign_id == campaign_id,
+                                             Submission.recommender_id == recommender_id, Submission.sha256 == sha))
+
+
+def _duplicate(filename: str, sha: str, upload_id: int, existing: Submission) -> Received:
+    return Received(filename, sha, upload_id, existing.id, "duplicate", existing.status,
+                    message=f"与已提交的文件（第 {existing.id} 号，{existing.original_name}）内容完全相同，未重复计入。")
+
+
+def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, upload_id: int, filename: str,
+                    campaign_id: str, recommender_id: str, uploader: str, received: dt.datetime, cat: Catalog,
+                    attachments: list[tuple[str, str, bytes, str]] = ()) -> Received:
+    """File a parsed form as a submission inside the caller's transaction (superseding the current version)."""
+    existing = _duplicate_of(s, campaign_id, recommender_id, sha)
+    if existing is not None:
+        return _duplicate(filename, sha, upload_id, existing)
+    problem = _submitter_problem(result, cat, recommender_id)
+    if problem is not None:
+        result.add(problem)
+    report = result.to_dict()
+    key = _entity_key(result, cat, recommender_id, sha)
+    current = s.scalar(select(Submission).where(
+        Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
+        Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
+    sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
+                     entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
+                     upload_id=upload_id, original_name=filename[:400], status="", readable=result.readable,
+                     late=any(p.code == "SUBMISSION_LATE" for p in result.problems),
+                     record=result.record, report=report, cross_problems=[], received_at=received)
+    s.add(sub)
+    s.flush()
+    for kind, name, blob, media in attachments:
+        asha = store.files.put(blob)
+        if s.get(StoredFile, asha) is None:
+            s.add(StoredFile(sha256=asha, size=len(blob)))
+            s.flush()
+        sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=name[:400], media=media))
+    if current is not None:
+        current.is_current = False
+        current.superseded_by = sub.id
+        audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
+    sub.status = status_of(report, [], attachment_problems(sub, cat))
+    audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
+    code, message = first_reason(report, [], attachment_problems(sub, cat))
+    return Received(filename, sha, upload_id, sub.id, "superseded" if current is not None else "new", sub.status,
+                    code=code, message=message)
+
+
+def receive(
+    store: Store,
+    data: bytes,
+    filename: str,
+    *,
+    campaign_id: str,
+    recommender_id: str,
+    uploader: str,
+    channel: str = "api",
+    received_at: dt.datetime | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),
+    cat: Catalog | None = None,
+    parsed: ParseResult | None = None,
+    refresh: bool = True,
+) -> Received:
+    """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
+    cat = cat or catalog()
+    try:
+        cat.campaign(campaign_id)
+    except LookupError as exc:
+        raise IntakeError("CAMPAIGN_NOT_FOUND", str(exc), 404) from None
+    received = received_at or utcnow()
+    checked = [(kind, name, blob, check_attachment(campaign_id, None, kind, blob, name, cat))
+               for kind, name, blob in attachments]
+    sha = store.files.put(data)
+    with store.session.begin() as s:  # kept and recorded before anything parses it
+        upload_id = record_upload(s, sha, len(data), filename, campaign_id=campaign_id, recommender_id=recommender_id,
+                                  uploader=uploader, channel=channel, received=received)
+        existing = _duplicate_of(s, campaign_id, recommender_id, sha)
+        if existing is not None:
+            return _duplicate(filename, sha, upload_id, existing)
+    result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat)
+    try:
+        with store.session.begin() as s:
+            got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=filename,
+                                  campaign_id=campaign_id, recommender_id=recommender_id, uploader=uploader,
+                                  received=received, cat=cat, attachments=checked)
+    except IntegrityError:
+        # The same bytes arrived twice at the same moment: the other request filed them.
+        with store.session() as s:
+            other = _duplicate_of(s, campaign_id, recommender_id, sha)
+            return Received(filename, sha, upload_id, other.id if other else None, "duplicate",
+                            other.status if other else "unreadable")
+    if refresh and got.outcome != "duplicate":
+        refresh_related(store, campaign_id, recommender_id, cat)
+        with store.session() as s:
+            sub = s.get(Submission, got.submission_id)
+            got.status = sub.status
+            got.code, got.message = first_reason(sub.report, sub.cross_problems, attachment_problems(sub, cat))
+    return got
+
+
+def _key(problems: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(p["code"], p.get("path", ""), p["message"]) for p in problems]
+
+
+def _located(problems: list[dict[str, Any]], report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Problems with the place of their field in the submission's document (from its parse report)."""
+    places = {f["path"]: f.get("where") for f in report.get("fields", []) if f.get("where")}
+    return [{**p, "where": places[p["path"]]} if p.get("path") in places and "where" not in p else p
+            for p in problems]
+
+
+def _slim(record: dict[str, Any]) -> dict[str, Any]:
+    """What the rules across submissions compare: short values and the ranked list, not the narratives."""
+    return {k: v for k, v in record.items()
+            if not (isinstance(v, str) and len(v) > 300) and not (k == "members" and isinstance(v, list))}
+
+
+_ROW = (Submission.id, Submission.form_id, Submission.original_name, Submission.entity_key, Submission.recommender_id,
+        Submission.cross_problems, Submission.status)
+
+
+def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:
+    """Run the rules that span submissions again and update the statuses they change.
+
+    Rows are read as plain columns (records slimmed to what the rules compare); a submission's report is read and
+    its row written only when its problems across submissions really changed. One more upload therefore costs
+    little however many came before, and a bulk ingest of thousands keeps its memory bounded.
+    """
+    cat = cat or catalog()
+    with store.session.begin() as s:
+        current = (Submission.campaign_id == campaign_id, Submission.is_current.is_(True))
+        mine = s.execute(select(*_ROW, Submission.record).where(
+            *current, Submission.recommender_id == recommender_id, Submission.readable.is_(True))).all()
+        results = [ParseResult(file=row.original_name, campaign=campaign_id, form=row.form_id, record=_slim(row.record))
+                   for row in mine]
+        batch_rules(results, cat)
+        wanted = {row.id: [p.to_dict() for p in r.problems] for row, r in zip(mine, results, strict=True)}
+        touched = {row.id: row for row in mine}
+        del mine, results
+        # Campaign-wide: a group recommended by more than one recommender, and flags that may no longer hold.
+        shared = select(Submission.form_id, Submission.entity_key).where(
+            *current, Submission.entity_key.like("group:%")).group_by(Submission.form_id, Submission.entity_key).having(
+            func.count(func.distinct(Submission.recommender_id)) > 1)
+        multi = {(f, k) for f, k in s.execute(shared)}
+        flagged = cast(Submission.cross_problems, String).like("%GROUP_MULTIPLE_RECOMMENDERS%")
+        for row in s.execute(select(*_ROW).where(*current, or_(
+                flagged, tuple_(Submission.form_id, Submission.entity_key).in_(list(multi)) if multi else false()))):
+            touched.setdefault(row.id, row)
+        owners: dict[tuple[str | None, str], set[str]] = {}
+        for row in touched.values():
+            if (row.form_id, row.entity_key) in multi:
+                owners.setdefault((row.form_id, row.entity_key), set()).add(row.recommender_id)
+        for sub_id, row in touched.items():
+            problems = wanted.get(sub_id)
+            if problems is None:
+                problems = [p for p in row.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
+            key = (row.form_id, row.entity_key)
+            if key in multi:
+                for other in sorted(owners.get(key, set()) - {row.recommender_id}):
+                    problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS",
+                                            f"该集团同时被“{_entity_name(cat, campaign_id, other)}”推荐，"
+                                            "请平台人员核实由哪一方推荐。", REVIEW).to_dict())
+            if _key(problems) == _key(row.cross_problems):
+                continue
+            report = s.scalar(select(Submission.report).where(Submission.id == sub_id))
+            kinds = set(s.scalars(select(Attachment.kind).where(Attachment.submission_id == sub_id)))
+            located = _located(problems, report)
+            status = status_of(report, located, missing_attachments(campaign_id, row.form_id, kinds, cat))
+            s.execute(update(Submission).where(Submission.id == sub_id).values(cross_problems=located, status=status))
+            if status != row.status:
+                audit(s, "system", "status", f"submission:{sub_id}", before=row.status, after=status)
+
+
+def _effective_status(sub: Submission, cat: Catalog) -> str:
+    return status_of(sub.report, sub.cross_problems, attachment_problems(sub, cat))
+
+
+def _entity_name(cat: Catalog, campaign_id: str, entity_id: str) -> str:
+    source = cat.campaign(campaign_id).data.get("submitters", "")
+    try:
+        return cat.entity(source, entity_id)["name"]
+    except LookupError:
+        return entity_id
+
+
+def add_attachment(store: Store, submission_id: int, kind: str, filename: str, data: bytes, uploader: str,
+                   cat: Catalog | None = None) -> Attachment:
+    cat = cat or catalog()
+    with store.session.begin() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        media = check_attachment(sub.campaign_id, sub.form_id, kind, data, filename, cat)
+        sha = store.files.put(data)
+        if s.get(StoredFile, sha) is None:
+            s.add(StoredFile(sha256=sha, size=len(data)))
+            s.flush()
+        att = Attachment(kind=kind, sha256=sha, original_name=filename[:400], media=media)
+        sub.attachments.append(att)
+        s.flush()
+        sub.status = _effective_status(sub, cat)
+        audit(s, uploader, "attach", f"submission:{sub.id}", kind=kind, name=filename, sha256=sha)
+        return att
+
+
+def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str, value: Any, note: str,
+                  cat: Catalog) -> None:
+    """Accept a flagged field's candidate (or the value read) or correct it; the record is checked again."""
+    flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
+    if path not in flagged and action == "accept":
+        raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
+    problem = flagged.get(path, {})
+    if action == "correct" and value in (None, ""):
+        raise IntakeError("REVIEW_VALUE_REQUIRED", "更正（correct）须填写更正后的值。")
+    if action == "accept":
+        candidates = problem.get("candidates") or []
+        if value is None and not candidates:
+            value = _get_path(sub.record, path)  # nothing to choose from: the field stays as read (maybe empty)
+        elif value is None:
+            if len(candidates) != 1:
+                raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
+            value = candidates[0]
+        elif candidates and value not in candidates:
+            raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
+                              "如需改为其他值请用 correct。")
+    record = _set_path(dict(sub.record), path, value) if value is not None else dict(sub.record)
+    if action == "correct":
+        _check_correction(sub, record, path, cat)
+    original = _get_path(sub.report.get("record", {}), path)
+    s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
+                         note=note, user=user))
+    decided = {d.path for d in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id))}
+    decided.add(path)
+    result = ParseResult.from_dict(sub.report)
+    result.record = record
+    revalidate(result, cat, decided)
+    before = sub.status
+    report = result.to_dict()
+    report["record"] = sub.report.get("record", {})  # the parsed values stay as they were read
+    report["decisions"] = sorted(decided)
+    sub.report = report
+    sub.record = record
+    sub.status = _effective_status(sub, cat)
+    audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
+          before=before, after=sub.status)
+
+
+def _check_correction(sub: Submission, record: dict[str, Any], path: str, cat: Catalog) -> None:
+    """A correction must itself be a valid value: a reviewer's typo is refused, not stored as the record."""
+    try:
+        form = cat.form(sub.campaign_id, sub.form_id or "")
+    except LookupError:
+        raise IntakeError("REVIEW_NO_FORM", "该提交未能识别出表单，没有可更正的字段。") from None
+    wrong = [p for p in check_record(form, record) if p.path == path]
+    if wrong:
+        raise IntakeError("REVIEW_VALUE_INVALID", f"更正值不符合要求：{wrong[0].message}")
+
+
+def _acknowledge(s: Session, sub: Submission, path: str, action: str, user: str, note: str, cat: Catalog) -> None:
+    """A document-level review item (late, stamp against content, two copies of the sheet, a name close to a
+    first-batch group …) accepted as it is: the value read stands."""
+    code = path[len(DOCUMENT_DECISION):]
+    items = [*sub.report.get("warnings", []), *sub.cross_problems, *attachment_problems(sub, cat)]
+    if action != "accept" or not any(document_level(p) and p["code"] == code for p in items):
+        raise IntakeError("REVIEW_NOT_FLAGGED", f"该提交没有待确认的整体问题 {code}（整体问题只能确认受理，即 accept）。")
+    s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=None, value=None, note=note,
+                         user=user))
+
+
+def decide(store: Store, submission_id: int, path: str, action: str, user: str, value: Any = None, note: str = "",
+           cat: Catalog | None = None) -> Submission:
+    """A reviewer accepts a flagged field's candidate (or the value as read) or corrects it; the original stays.
+
+    A path ``#CODE`` accepts a document-level review item as it is (a late submission taken in, a stamp that
+    disagreed with the content checked): the record does not change, the status no longer waits for it.
+    """
+    cat = cat or catalog()
+    if action not in ("accept", "correct"):
+        raise IntakeError("REVIEW_ACTION", "操作只能是 accept（采纳）或 correct（更正）。")
+    with store.session.begin() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        if path.startswith(DOCUMENT_DECISION):
+            _acknowledge(s, sub, path, action, user, note, cat)
+            sub.report = {**sub.report, "decisions": sorted({*sub.report.get("decisions", []), path})}
+            before, sub.status = sub.status, _effective_status(sub, cat)
+            audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, before=before,
+                  after=sub.status, note=note)
+        else:
+            _decide_field(s, sub, path, action, user, value, note, cat)
+        campaign_id, recommender_id = sub.campaign_id, sub.recommender_id
+    refresh_related(store, campaign_id, recommender_id, cat)
+    with store.session() as s:
+        return s.get(Submission, submission_id)
+
+
+def _split(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _get_path(record: dict, path: str) -> Any:
+    node: Any = record
+    for part in _split(path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _set_path(record: dict, path: str, value: Any) -> dict:
+    import copy
+
+    record = copy.deepcopy(record)
+    parts = _split(path)
+    node: Any = record
+    for part, nxt in zip(parts, parts[1:], strict=False):
+        if isinstance(part, int):
+            while len(node) <= part:
+                node.append({})
+            node = node[part]
+        else:
+            node = node.setdefault(part, [] if isinstance(nxt, int) else {})
+    last = parts[-1]
+    if isinstance(last, int):
+        while len(node) <= last:
+            node.append(None)
+    node[last] = value
+    return record
+
+
+def history(store: Store, submission_id: int) -> list[dict[str, Any]]:
+    """Every version of the submission's form for the same group, oldest first, with field-level changes."""
+    with store.session() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None:
+            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+        versions = list(s.scalars(select(Submission).where(
+            Submission.campaign_id == sub.campaign_id, Submission.recommender_id == sub.recommender_id,
+            Submission.form_id == sub.form_id, Submission.entity_key == sub.entity_key).order_by(Submission.version)))
+        out, previous = [], None
+        for v in versions:
+            out.append({"id": v.id, "version": v.version, "is_current": v.is_current, "status": v.status,
+                        "file": v.original_name, "sha256": v.sha256, "received_at": v.received_at.isoformat(),
+                        "changes": diff(previous.record if previous else {}, v.record) if previous else []})
+            previous = v
+        return out
+
+
+def diff(old: dict, new: dict, prefix: str = "") -> list[dict[str, Any]]:
+    """Field-level changes between two records (paths like members.3.name)."""
+    changes = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        path = f"{prefix}{key}"
+        if isinstance(a, list) and isinstance(b, list) and (a or b) and all(
+                isinstance(x, dict) for x in [*a, *b]):
+            for i in range(max(len(a), len(b))):
+                changes += diff(a[i] if i < len(a) else {}, b[i] if i < len(b) else {}, f"{path}.{i}.")
+        elif isinstance(a, dict) and isinstance(b, dict):
+            changes += diff(a, b, path + ".")
+        elif a != b:
+            changes.append({"path": path, "before": a, "after": b})
+    return changes
+
+
+__all__ = ["INFO", "IntakeError", "Received", "add_attachment", "decide", "diff", "history", "receive",
+           "refresh_related", "status_of"]

@@ -1,0 +1,100 @@
+"""Bearer-token authentication for the API: who is calling, and may they call this endpoint.
+
+Tokens come from the store (``flask tokens create``; only their sha256 is kept). A missing or malformed
+``Authorization`` header answers 401 ``AUTH_REQUIRED``, an unknown or revoked token 401 ``AUTH_INVALID``, a
+role that may not use the endpoint 403 ``FORBIDDEN``. The school role uses the web pages, not this API.
+
+:class:`ApiError` lives here (not in :mod:`service.api`) so that this module imports nothing of the API and
+every API module can import it first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+
+from service.store import store_for
+from service.store.auth import user_for_token
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jth"'}
+ROLE_LABELS = {"admin": "平台管理员", "recommender": "推荐单位", "school": "学校"}
+
+
+class ApiError(Exception):
+    """A refusal with a stable code and a Chinese message; raised anywhere in an API view, answered as JSON
+    ``{"error": {"code", "message", ...extra}}`` by the handler in :mod:`service.api`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(code, message)
+        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers or {}, extra
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    """The caller, detached from any database session."""
+
+    id: int
+    username: str
+    role: str
+    entity_id: str | None
+    display_name: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if not header:
+        raise ApiError(401, "AUTH_REQUIRED", "需要身份认证：请在请求头中提供 Authorization: Bearer <API 令牌>。"
+                       "令牌由平台管理员发放。", CHALLENGE)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "AUTH_REQUIRED", "Authorization 请求头格式应为“Bearer <API 令牌>”。", CHALLENGE)
+    return token.strip()
+
+
+def authenticate() -> ApiUser:
+    """The caller of this request (cached in ``g``), or ApiError 401."""
+    user = g.get("api_user")
+    if user is not None:
+        return user
+    token = _bearer_token()
+    store = store_for(current_app)
+    with store.session.begin() as s:
+        row = user_for_token(s, token) if len(token) <= 200 else None
+        if row is None:
+            raise ApiError(401, "AUTH_INVALID", "API 令牌无效或已被吊销，请向平台管理员申请新的令牌。",
+                           {"WWW-Authenticate": 'Bearer realm="jth", error="invalid_token"'})
+        user = ApiUser(row.id, row.username, row.role, row.entity_id, row.display_name)
+    g.api_user = user
+    return user
+
+
+def token_required(*roles: str) -> Callable:
+    """Decorate a view: the caller must present a valid token and have one of ``roles``."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            user = authenticate()
+            if user.role not in roles:
+                allowed = "、".join(ROLE_LABELS.get(r, r) for r in roles)
+                raise ApiError(403, "FORBIDDEN", f"没有权限：该接口仅限{allowed}账号使用"
+                               f"（当前账号“{user.username}”是{ROLE_LABELS.get(user.role, user.role)}账号）。")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def current_user() -> ApiUser:
+    """The authenticated caller (inside a view decorated with :func:`token_required`)."""
+    return g.api_user

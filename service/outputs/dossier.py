@@ -1,0 +1,527 @@
+"""The 资料汇编 for the expert panel: one PDF with a cover, a table of contents and every submitted document.
+
+Order: submitters in the order of the campaign's reference list; within one, the list form first (汇总表), then
+the forms it ranks in 推荐排序 order (推荐书), then the rest (工作总结); each document followed by its attachments.
+Documents are converted by the project's LibreOffice converter; PDF attachments go in as they are, images on an A4
+page each, Word/Excel attachments converted. Cover, contents, image and placeholder pages are HTML rendered by
+wkhtmltopdf (pdfkit); pypdf merges everything and adds the bookmarks (submitter → document → attachment).
+
+A file that cannot be converted or read never stops the compilation: it gets a page saying so, and the failure is
+reported (``Compilation.failures``) and audited. By default the submissions accepted, waiting for review or late
+are compiled; rejected and unreadable ones have to be sent again and are left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import os
+import re
+import shutil
+import struct
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pdfkit
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+
+from service.forms.catalog import ROOT, Catalog, catalog
+from service.forms.names import normalize_name
+from service.office.convert.client import (
+    CONVERT_BUSY,
+    CONVERT_FAILED,
+    CONVERT_TIMEOUT,
+    CONVERT_UNAVAILABLE,
+    CONVERT_UNSUPPORTED,
+    SOURCE_KINDS,
+    ConversionError,
+    get_converter,
+)
+from service.outputs.exports import current_submissions, rank_of_groups, submitter_order
+from service.store import Store
+from service.store.audit import audit
+from service.store.models import Attachment, Submission
+
+COMPILE_STATUSES = ("accepted", "needs_review", "late")
+FONTS_CONF = ROOT / "config" / "fonts.conf"
+SERIF = '"Noto Serif CJK SC", "宋体", serif'
+SANS = '"Noto Sans CJK SC", "黑体", sans-serif'
+PAGE_OPTIONS = {
+    "page-size": "A4", "encoding": "UTF-8", "quiet": "", "disable-javascript": "", "disable-external-links": "",
+    "disable-smart-shrinking": "", "margin-top": "25mm", "margin-bottom": "22mm",
+    "margin-left": "25mm", "margin-right": "22mm",
+}
+# The converter's messages tell an uploader what to do; a placeholder page tells a reader what happened.
+CONVERSION_REASONS = {
+    CONVERT_FAILED: "文件已损坏、已加密或不是有效的 Word/Excel 文档",
+    CONVERT_TIMEOUT: "转换超时（文件过大或内容异常）",
+    CONVERT_UNSUPPORTED: "不支持的文件格式",
+}
+IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg", b"GIF8": "image/gif", b"BM": "image/bmp"}
+
+
+class CompileError(Exception):
+    """The compilation itself failed (nothing to compile, cover or contents could not be rendered)."""
+
+
+@dataclass
+class Part:
+    """One entry of the compilation: a bookmark and a line of the contents, with its pages (None for a heading)."""
+
+    title: str
+    level: int  # 0 submitter, 1 document, 2 attachment
+    detail: str = ""  # the group a document is about: a second line in the contents
+    pdf: bytes | None = None
+    pages: int = 0
+    first_page: int = 0  # 1-based page of the merged PDF where it starts
+
+    @property
+    def bookmark(self) -> str:
+        return f"{self.title}：{self.detail}" if self.detail else self.title
+
+
+@dataclass
+class Compilation:
+    pdf: bytes
+    pages: int
+    documents: int
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- HTML pages -----------------------------------------------------------------------------------------------
+
+# wkhtmltopdf (unpatched Qt) lays pages out at 0.7688 of CSS size: zooming the body by the inverse makes
+# pt and mm true on paper (measured: a 100mm box is 283.5pt), so the sizes below are the official ones
+# (二号 22pt title, 三号 16pt, 四号 14pt, 小四 12pt).
+_STYLE = f"""
+body {{ zoom: 1.3008; font-family: {SERIF}; font-size: 14pt; color: #000; margin: 0; }}
+h1 {{ font-family: {SANS}; font-weight: normal; text-align: center; }}
+.cover {{ height: 240mm; position: relative; text-align: center; }}
+.cover .docno {{ font-size: 14pt; padding-top: 4mm; }}
+.cover .title {{ font-family: {SANS}; font-size: 20pt; line-height: 1.6; padding-top: 48mm; }}
+.cover .name {{ font-family: {SANS}; font-size: 42pt; letter-spacing: 0.35em; padding-top: 14mm; }}
+.cover .scope {{ font-size: 16pt; padding-top: 34mm; }}
+.cover .facts {{ font-size: 14pt; padding-top: 4mm; }}
+.cover .foot {{ position: absolute; bottom: 8mm; width: 100%; font-size: 16pt; line-height: 1.8; }}
+.toc h1 {{ font-size: 22pt; letter-spacing: 1em; margin: 0 0 10mm 0; }}
+.toc table {{ width: 100%; border-collapse: collapse; }}
+.toc td {{ padding: 2.2mm 0 0.8mm 0; vertical-align: bottom; page-break-inside: avoid; font-size: 14pt; }}
+.toc td.t {{ border-bottom: 0.5pt dotted #555; }}
+.toc td.p {{ width: 14mm; text-align: right; border-bottom: 0.5pt dotted #555; }}
+.toc tr.l0 td {{ font-family: {SANS}; font-size: 16pt; padding-top: 5mm; }}
+.toc tr.l1 td.t {{ padding-left: 2em; }}
+.toc tr.l2 td {{ font-size: 12pt; }}
+.toc tr.l2 td.t {{ padding-left: 4.7em; }}
+.notice {{ padding-top: 45mm; text-align: center; }}
+.notice h1 {{ font-size: 22pt; margin-bottom: 12mm; }}
+.notice p {{ text-align: left; line-height: 1.9; text-indent: 2em; font-size: 16pt; margin: 0 0 3mm 0; }}
+.notice .what {{ font-family: {SANS}; text-align: center; text-indent: 0; margin-bottom: 10mm; }}
+.image {{ text-align: center; }}
+.image img {{ max-width: 180mm; max-height: 262mm; }}
+"""
+
+
+def _page(body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{_STYLE}</style></head>'
+            f"<body>{body}</body></html>")
+
+
+def html_pdf(body: str, margins: dict[str, str] | None = None) -> bytes:
+    """An HTML body rendered as A4 PDF pages by wkhtmltopdf, with the CJK font aliases of ``config/fonts.conf``."""
+    environ = dict(os.environ)
+    environ.setdefault("FONTCONFIG_FILE", str(FONTS_CONF))
+    binary = os.environ.get("WKHTMLTOPDF") or shutil.which("wkhtmltopdf") or "/usr/bin/wkhtmltopdf"
+    config = pdfkit.configuration(wkhtmltopdf=binary, environ=environ)
+    pdf = pdfkit.from_string(_page(body), False, configuration=config, options={**PAGE_OPTIONS, **(margins or {})})
+    return searchable(pdf)
+
+
+# Qt writes a ToUnicode map that names a shared glyph by its first code point, and Noto CJK draws 页, 示, 石 …
+# with the same glyphs as the radicals ⻚ (U+2EDA), ⽰, ⽯: a search for 盖章页 would miss the page. Kangxi radicals
+# map back by NFKC; the simplified-form radicals of the supplement block have no decomposition, hence this table
+# (Unicode's EquivalentUnifiedIdeograph.txt for the forms Simplified Chinese text uses).
+RADICAL_SUPPLEMENT = dict(zip(
+    "⺅⺆⺊⺖⺘⺙⺝⺟⺠⺡⺨⺩⺬⺭⺰⺾⻂⻄⻅⻆⻈⻉⻋⻌⻏⻐⻓⻔⻖⻗⻘⻙⻚⻛⻜⻝⻠⻢⻣⻤⻥⻦⻨⻩⻬⻮⻰⻳",
+    "亻冂卜忄扌攵月母民氵犭王示礻纟艹衤西见角讠贝车辶阝钅长门阝雨青韦页风飞食饣马骨鬼鱼鸟麦黄齐齿龙龟",
+    strict=True))
+
+
+def _ideograph(char: str) -> str:
+    if "\u2f00" <= char <= "\u2fdf":
+        return unicodedata.normalize("NFKC", char)
+    return RADICAL_SUPPLEMENT.get(char, char)
+
+
+def _fix_hex(match: re.Match) -> str:
+    raw = bytes.fromhex(match.group(1))
+    if len(raw) % 2:
+        return match.group(0)
+    text = raw.decode("utf-16-be", errors="surrogatepass")
+    return "<" + "".join(_ideograph(c) for c in text).encode("utf-16-be", errors="surrogatepass").hex().upper() + ">"
+
+
+def _to_unicode_fixed(cmap: str) -> str:
+    """The ToUnicode CMap with radicals replaced by ideographs, in destinations only (never in glyph codes)."""
+    out, section = [], ""
+    for line in cmap.splitlines():
+        words = line.split()
+        if words[-1:] in (["beginbfchar"], ["beginbfrange"]):
+            section = words[-1][5:]
+        elif words[-1:] in (["endbfchar"], ["endbfrange"]):
+            section = ""
+        elif section == "bfchar" and len(words) == 2:
+            line = words[0] + " " + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, words[1])
+        elif section == "bfrange" and "[" in line:
+            head, _, tail = line.partition("[")
+            line = head + "[" + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, tail)
+        elif section == "bfrange" and len(words) == 3 and words[0] == words[1]:
+            line = f"{words[0]} {words[1]} " + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, words[2])
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def searchable(pdf: bytes) -> bytes:
+    """The wkhtmltopdf PDF with text that extracts and searches as the ideographs it shows."""
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    seen: set[int] = set()
+    for page in writer.pages:
+        for ref in page.get("/Resources", {}).get("/Font", {}).values():
+            font = ref.get_object()
+            stream_ref = font.get("/ToUnicode")
+            if stream_ref is None or id(stream_ref.get_object()) in seen:
+                continue
+            stream = stream_ref.get_object()
+            seen.add(id(stream))
+            stream.set_data(_to_unicode_fixed(stream.get_data().decode("latin-1")).encode("latin-1"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 23 → 二十三 (the numbering of the contents' sections)."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "") if n < 100 else str(n)
+
+
+def _chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cover_html(campaign, scope: str, facts: str, signer: str, day: dt.date) -> str:
+    """The cover: notice number, campaign, 资料汇编, whose materials, and who compiled it when."""
+    return (f'<div class="cover"><div class="docno">{_e(campaign.data.get("document_number", ""))}</div>'
+            f'<div class="title">{_e(campaign.title)}</div><div class="name">资料汇编</div>'
+            f'<div class="scope">{_e(scope)}</div><div class="facts">{_e(facts)}</div>'
+            f'<div class="foot">{_e(signer) + "<br>" if signer else ""}{_chinese_date(day)}</div></div>')
+
+
+def toc_html(parts: list[Part]) -> str:
+    rows, section = [], 0
+    for part in parts:
+        title = _e(part.title)
+        if part.level == 0:
+            section += 1
+            title = f"{chinese_numeral(section)}、{title}"
+        if part.detail:  # 推荐书：<集团> in one line would wrap anywhere; the group gets its own line
+            title = f"{title}：<br>{_e(part.detail)}"
+        rows.append(f'<tr class="l{part.level}"><td class="t">{title}</td><td class="p">{part.first_page}</td></tr>')
+    return f'<div class="toc"><h1>目录</h1><table>{"".join(rows)}</table></div>'
+
+
+def placeholder_pdf(title: str, name: str, reason: str, where: str) -> bytes:
+    """A page standing in for a file that could not go into the compilation."""
+    return html_pdf(f'<div class="notice"><h1>本材料未能收入汇编</h1><p class="what">{_e(title)}</p>'
+                    f"<p>文件“{_e(name)}”无法转换为 PDF：{_e(reason.rstrip('。'))}。</p>"
+                    f"<p>原件完整保存在平台中（{_e(where)}），请在平台上查阅原件，或请报送单位重新提交。</p></div>")
+
+
+# -- images ---------------------------------------------------------------------------------------------------
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height declared by a PNG, GIF, BMP or JPEG header (None for other or unreadable data)."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if data[:6] in (b"GIF87a", b"GIF89a"):
+            return struct.unpack("<HH", data[6:10])
+        if data.startswith(b"BM"):
+            w, h = struct.unpack("<ii", data[18:26])
+            return w, abs(h)
+        if data.startswith(b"\xff\xd8"):
+            i = 2
+            while i + 9 < len(data):
+                if data[i] != 0xFF:
+                    return None
+                marker = data[i + 1]
+                if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD9:
+                    i += 1 if marker == 0xFF else 2
+                    continue
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                    return w, h
+                i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    except struct.error:
+        return None
+    return None
+
+
+def _embedded_image_ratio(pdf: bytes) -> float | None:
+    """Width/height of the largest image wkhtmltopdf embedded (a broken image becomes a 16×16 icon)."""
+    best: tuple[int, float] | None = None
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        xobjects = page.get("/Resources", {}).get("/XObject", {})
+        for ref in xobjects.values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                w, h = int(obj["/Width"]), int(obj["/Height"])
+                if h and (best is None or w * h > best[0]):
+                    best = (w * h, w / h)
+    return best[1] if best else None
+
+
+def image_pdf(data: bytes) -> bytes:
+    """The image centred on an A4 page; ValueError when it cannot be shown."""
+    mime = next((m for magic, m in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    size = image_size(data)
+    if mime is None or size is None or not all(size):
+        raise ValueError("图片格式无法嵌入（可嵌入 PNG、JPEG、GIF、BMP 图片）")
+    src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    # Scans fill the page: as wide as the text block, or as tall when the image is taller than the block.
+    fit = "width: 180mm" if size[0] / size[1] > 180 / 262 else "height: 262mm"
+    pdf = html_pdf(f'<div class="image"><img style="{fit}" src="{src}"></div>',
+                   {"margin-top": "15mm", "margin-bottom": "15mm", "margin-left": "15mm", "margin-right": "15mm"})
+    ratio = _embedded_image_ratio(pdf)
+    if ratio is None or abs(ratio - size[0] / size[1]) > 0.03 * max(ratio, 1):
+        raise ValueError("图片已损坏，无法显示")
+    return pdf
+
+
+# -- one file to PDF ------------------------------------------------------------------------------------------
+
+def checked_pdf(data: bytes) -> tuple[bytes, int]:
+    """A PDF that pypdf reads and can rewrite, and its page count; ValueError in Chinese otherwise."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("PDF 文件已加密，无法打开")
+        writer = PdfWriter(clone_from=reader)
+        out = io.BytesIO()
+        writer.write(out)
+        pages = len(writer.pages)
+    except (PyPdfError, OSError, KeyError, TypeError, AttributeError, IndexError, struct.error) as exc:
+        raise ValueError("PDF 文件已损坏，无法读取") from exc
+    if not pages:
+        raise ValueError("PDF 文件没有页面")
+    return out.getvalue(), pages
+
+
+def _office_ext(name: str, data: bytes, media: str) -> str:
+    ext = Path(name).suffix.lower()
+    if ext in SOURCE_KINDS:
+        return ext
+    zipped = data.startswith(b"PK\x03\x04")
+    if media == "excel":
+        return ".xlsx" if zipped else ".xls"
+    return ".docx" if zipped else ".doc"
+
+
+def file_pdf(data: bytes, name: str, media: str) -> bytes:
+    """Any accepted file as PDF: as is, an image on a page, or converted by LibreOffice; ValueError if not."""
+    if media == "pdf":
+        return data
+    if media == "image":
+        return image_pdf(data)
+    try:
+        return get_converter().convert(data, _office_ext(name, data, media), "pdf")
+    except ConversionError as exc:
+        if exc.code in (CONVERT_UNAVAILABLE, CONVERT_BUSY):  # every file would fail: stop, say why
+            raise CompileError(f"文件转换服务不可用，资料汇编未生成：{exc.message}") from exc
+        raise ValueError(CONVERSION_REASONS.get(exc.code, exc.message)) from exc
+
+
+# -- what goes in, in which order -----------------------------------------------------------------------------
+
+@dataclass
+class _Ranking:
+    list_form: str
+    table: str
+    rank: str
+    item_keys: dict[str, tuple[str, str]]  # item form → (key in the list's rows, key in the item's record)
+
+    @classmethod
+    def of(cls, campaign) -> _Ranking | None:
+        rules = campaign.data.get("rules", {})
+        spec = rules.get("ranking")
+        if not spec:
+            return None
+        table, rank = spec["field"].split("[].", 1)
+        keys = {c["item_form"]: (c["match"][0], c["match"][1]) for c in rules.get("cross_checks", [])
+                if c.get("list_form") == spec["form"] and c.get("list") == table}
+        return cls(spec["form"], table, rank, keys)
+
+    def order(self, subs: list[Submission], forms: list[str]) -> list[Submission]:
+        """One submitter's documents: the list first, then ranked items in rank order, then the rest."""
+        lists = [s for s in subs if s.form_id == self.list_form]
+        ranks: dict[str, dict[str, int]] = {}
+        for item_form, (list_key, _) in self.item_keys.items():
+            ranks[item_form] = {}
+            for sub in lists:
+                ranks[item_form].update(rank_of_groups(sub.record, self.table, self.rank, list_key))
+
+        def key(sub: Submission) -> tuple:
+            if sub.form_id == self.list_form:
+                return (0, 0, 0, sub.id)
+            item_key = self.item_keys.get(sub.form_id, (None, None))[1]
+            name = normalize_name(str((sub.record or {}).get(item_key) or "")) if item_key else ""
+            rank = ranks.get(sub.form_id, {}).get(name)
+            return (1, forms.index(sub.form_id) if sub.form_id in forms else len(forms),
+                    rank if rank is not None else 10**6, sub.id)
+
+        return sorted(subs, key=key)
+
+
+def _document_title(cat: Catalog, sub: Submission) -> tuple[str, str]:
+    campaign = cat.campaign(sub.campaign_id)
+    form = cat.form(sub.campaign_id, sub.form_id)
+    group = (sub.record or {}).get("group_name")
+    # Where the submitter is the group itself (辽宁 14 个集团), the bookmark above already names it.
+    own_group = campaign.data.get("eligible_groups") and campaign.data.get("eligible_groups") == campaign.data.get(
+        "submitters")
+    if form.settings.get("one_per") == "group" and group and not own_group:
+        return form.title, str(group)
+    return form.title, ""
+
+
+def _attachment_title(cat: Catalog, sub: Submission, att: Attachment) -> str:
+    spec = next((a for a in cat.campaign(sub.campaign_id).data.get("attachments", []) if a["id"] == att.kind), {})
+    return f"{spec.get('title', att.kind)}：{att.original_name}"
+
+
+def _page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def build_compilation(store: Store, campaign_id: str, recommender_id: str | None = None, *,
+                      statuses: tuple[str, ...] = COMPILE_STATUSES, actor: str = "system",
+                      today: dt.date | None = None, cat: Catalog | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> Compilation:
+    """Build the 资料汇编 and say what could not go in (see the module's docstring).
+
+    ``progress(done, total)`` is called after each document or attachment is converted (a job shows it).
+    """
+    cat = cat or catalog()
+    campaign = cat.campaign(campaign_id)
+    order = submitter_order(campaign_id, cat)
+    if recommender_id and recommender_id not in order:
+        raise LookupError(f"征集活动 {campaign_id} 的报送单位名单中没有编号 {recommender_id}")
+    subs = current_submissions(store, campaign_id, statuses, recommender_id=recommender_id, cat=cat)
+    if not subs:
+        raise CompileError(f"征集活动 {campaign_id}{'、单位 ' + recommender_id if recommender_id else ''} "
+                           "没有可汇编的材料（需为通过、需复核或逾期状态的当前版本）。")
+    # The converter's LibreOffice inherits the environment when it starts: give it the CJK font aliases.
+    os.environ.setdefault("FONTCONFIG_FILE", str(FONTS_CONF))
+    ranking = _Ranking.of(campaign)
+    forms = list(campaign.forms)
+    by_submitter: dict[str, list[Submission]] = {}
+    for sub in subs:
+        by_submitter.setdefault(sub.recommender_id, []).append(sub)
+
+    parts: list[Part] = []
+    failures: list[dict[str, Any]] = []
+    total = sum(1 + len(sub.attachments) for sub in subs)
+    if progress:
+        progress(0, total)
+
+    documents = 0
+
+    def add(part: Part, sha256: str, name: str, media: str, where: str, sub_id: int) -> None:
+        nonlocal documents
+        try:
+            try:
+                data = store.files.get(sha256)
+            except OSError as exc:
+                raise ValueError("平台文件库中找不到这份原件，请联系管理员") from exc
+            part.pdf, part.pages = checked_pdf(file_pdf(data, name, media))
+        except ValueError as exc:
+            failures.append({"submission": sub_id, "name": name, "reason": str(exc)})
+            part.pdf = placeholder_pdf(part.bookmark, name, str(exc), where)
+            part.pages = _page_count(part.pdf)
+        parts.append(part)
+        documents += 1
+        if progress:
+            progress(documents, total)
+
+    for submitter_id, own in by_submitter.items():
+        parts.append(Part(order.get(submitter_id, (0, submitter_id))[1], 0))
+        for sub in ranking.order(own, forms) if ranking else own:
+            form = cat.form(campaign_id, sub.form_id)
+            media = "excel" if form.kind == "xlsx" else "word"
+            title, group = _document_title(cat, sub)
+            add(Part(title, 1, group), sub.sha256, sub.original_name, media, f"提交编号 {sub.id}", sub.id)
+            for att in sub.attachments:
+                add(Part(_attachment_title(cat, sub, att), 2), att.sha256, att.original_name, att.media,
+                    f"提交编号 {sub.id} 的附件", sub.id)
+
+    scope_label = "推荐单位" if campaign.data.get("recommender_types") else "报送单位"
+    # One recommender's 汇编 is theirs to send (its name signs the cover); the whole campaign's is the platform's.
+    signer = order.get(recommender_id, (0, recommender_id))[1] if recommender_id else ""
+    scope = f"{scope_label}：{signer}" if recommender_id else f"全部{scope_label}（{len(by_submitter)} 个）"
+    day = today or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    cover = html_pdf(cover_html(campaign, scope, f"共 {documents} 份材料", signer, day))
+    cover_pages = _page_count(cover)
+
+    # The contents' own length moves every page number after it: render until the page count settles.
+    toc_pages, toc = 1, b""
+    for _ in range(4):
+        page = cover_pages + toc_pages + 1
+        for part in parts:
+            part.first_page = page
+            page += part.pages
+        toc = html_pdf(toc_html(parts))
+        if _page_count(toc) == toc_pages:
+            break
+        toc_pages = _page_count(toc)
+    else:
+        raise CompileError("目录页数无法确定，请联系管理员。")
+
+    writer = PdfWriter()
+    for blob in (cover, toc, *(part.pdf for part in parts if part.pdf is not None)):
+        writer.append(PdfReader(io.BytesIO(blob)), import_outline=False)
+    # Before the bookmarks: merging identical objects replaces page objects the bookmarks would point to.
+    writer.compress_identical_objects()
+    parents: dict[int, Any] = {}
+    for part in parts:
+        parents[part.level] = writer.add_outline_item(
+            title=part.bookmark, page_number=part.first_page - 1, parent=parents.get(part.level - 1),
+            bold=part.level == 0, is_open=part.level == 0)
+    writer.add_metadata({"/Title": f"{campaign.title} 资料汇编", "/Subject": scope,
+                         "/Creator": "示范性职业教育集团（联盟）材料报送服务"})
+    writer.page_mode = "/UseOutlines"
+    out = io.BytesIO()
+    writer.write(out)
+    pdf, pages = out.getvalue(), len(writer.pages)
+
+    with store.session.begin() as s:
+        audit(s, actor, "compile", f"campaign:{campaign_id}", recommender=recommender_id, statuses=list(statuses),
+              documents=documents, pages=pages, size=len(pdf), failures=failures)
+    return Compilation(pdf, pages, documents, failures)
+
+
+def compile_pdf(store: Store, campaign_id: str, recommender_id: str | None = None, **options: Any) -> bytes:
+    """The 资料汇编 PDF of the campaign, or of one recommender (keyword options as :func:`build_compilation`)."""
+    return build_compilation(store, campaign_id, recommender_id, **options).pdf
