@@ -2,7 +2,7 @@
 # Set up and start the service on its embedded defaults (no other server needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh requirements.txt
+bash scripts/setup.sh run
 export FONTCONFIG_FILE="$PWD/config/fonts.conf"
 .venv/bin/flask --app wsgi forms check
 .venv/bin/flask --app wsgi init-db

@@ -1,18 +1,44 @@
 #!/usr/bin/env bash
-# Install what the service needs on a fresh Debian 12 machine: Debian packages and a venv with pinned packages.
+# Install what one of the README's commands needs on a fresh Debian 12 or 13, and only that:
+#   setup.sh run   the service: LibreOffice (writer, calc, UNO), Noto CJK fonts, Pango for WeasyPrint, a venv
+#                  with requirements.txt (the lock, hashes required)
+#   setup.sh test  the same plus PostgreSQL, chromium (and libatomic1 for Playwright's node), poppler-utils,
+#                  wkhtmltopdf where the release still has it (Debian 12), and requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
+profile=${1:-run}
 
-DEBS="libreoffice-writer-nogui libreoffice-calc-nogui python3-uno wkhtmltopdf fonts-noto-cjk fonts-dejavu-core poppler-utils ${EXTRA_DEBS:-}"
+DEBS="python3 python3-venv libreoffice-writer-nogui libreoffice-calc-nogui python3-uno fonts-noto-cjk fonts-dejavu-core
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
+OPTIONAL=""
+LOCK=requirements.txt
+case "$profile" in
+  run) ;;
+  test)
+    DEBS="$DEBS postgresql chromium libatomic1 poppler-utils"
+    OPTIONAL="wkhtmltopdf"  # the second HTML → PDF engine, tested where the release ships it
+    LOCK=requirements-dev.txt ;;
+  *) echo "usage: setup.sh run|test" >&2; exit 2 ;;
+esac
+
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=""
 for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+updated=""
 if [ -n "$missing" ]; then
   echo "安装系统软件包:$missing"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
+  $SUDO apt-get update -qq && updated=1
+fi
+for p in $OPTIONAL; do
+  dpkg -s "$p" >/dev/null 2>&1 && continue
+  [ -n "$updated" ] || { $SUDO apt-get update -qq && updated=1; }
+  if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then missing="$missing $p"
+  else echo "（本系统的软件源没有 $p，跳过）"; fi
+done
+if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r "${1:-requirements.txt}"
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"

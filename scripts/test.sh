@@ -3,7 +3,7 @@
 # then the same suite again on PostgreSQL (Debian's cluster, started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRA_DEBS="postgresql chromium" bash scripts/setup.sh requirements-dev.txt
+bash scripts/setup.sh test
 export FONTCONFIG_FILE="$PWD/config/fonts.conf"
 .venv/bin/ruff check service tests tools bench wsgi.py
 .venv/bin/flask --app wsgi forms check

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from service import create_app
 from service.actions.intake import receive
-from service.outputs.dossier import CompileError, build_compilation, compile_pdf
+from service.outputs.dossier import CompileError, build_compilation, compile_pdf, image_pdf
+from service.outputs.pdf import available_engines
 from service.render.form import render
 from service.store.models import AuditEntry
 from tests.conftest import new_store, pdf_text, sample
@@ -93,11 +94,13 @@ def filed(tmp_path_factory):
     store.dispose()
 
 
-@pytest.fixture(scope="module")
-def national(filed, tmp_path_factory):
-    """The whole jth-2020 compilation, written to a file."""
-    result = build_compilation(filed, "jth-2020", actor="专家组秘书", today=dt.date(2020, 11, 25))
-    path = tmp_path_factory.mktemp("out") / "资料汇编.pdf"
+@pytest.fixture(scope="module", params=available_engines())
+def national(request, filed, tmp_path_factory):
+    """The whole jth-2020 compilation, written to a file, once with each HTML → PDF engine this machine has."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JTH_PDF_ENGINE", request.param)
+        result = build_compilation(filed, "jth-2020", actor="专家组秘书", today=dt.date(2020, 11, 25))
+    path = tmp_path_factory.mktemp("out") / f"资料汇编-{request.param}.pdf"
     path.write_bytes(result.pdf)
     return result, path
 
@@ -307,3 +310,54 @@ def test_a_compile_job_with_nothing_to_compile_fails_with_the_reason(admin_site)
     assert "没有可汇编的材料" in client.get(started.headers["Location"]).get_data(as_text=True)
     assert client.get(started.headers["Location"] + "/result").status_code == 404
     assert client.post("/admin/compile", data={"campaign": "jth-2020", "recommender": "edu-xx"}).status_code == 400
+
+
+A4 = (595, 842)  # points
+
+
+def _picture(fmt: str, size: tuple[int, int] = (300, 420), **save) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(out, fmt, **save)
+    return out.getvalue()
+
+
+def _image_pages(pdf: bytes) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """The size of each page in points, and the pixel sizes of the images the PDF embeds."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    images = {(int(x["/Width"]), int(x["/Height"])) for page in pages
+              for x in (r.get_object() for r in page["/Resources"]["/XObject"].values()) if x["/Subtype"] == "/Image"}
+    return [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pages], images
+
+
+@pytest.mark.parametrize("engine", available_engines())
+@pytest.mark.parametrize("fmt", ["TIFF", "WEBP", "BMP", "GIF", "JPEG", "PNG"])
+def test_every_common_picture_format_is_embedded_on_an_a4_page(fmt, engine, monkeypatch):
+    monkeypatch.setenv("JTH_PDF_ENGINE", engine)
+    assert _image_pages(image_pdf(_picture(fmt))) == ([A4], {(300, 420)})
+
+
+def test_a_multipage_tiff_scan_gives_a_page_each_and_a_phone_photo_stands_upright():
+    from PIL import Image
+
+    out = io.BytesIO()
+    first, second = Image.new("L", (300, 420), 255), Image.new("L", (310, 430), 0)
+    first.save(out, "TIFF", save_all=True, append_images=[second])
+    assert _image_pages(image_pdf(out.getvalue())) == ([A4, A4], {(300, 420), (310, 430)})
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken with the phone turned: the viewer is to rotate it 90°
+    sideways = _picture("JPEG", (420, 300), exif=exif.tobytes())
+    assert _image_pages(image_pdf(sideways)) == ([A4], {(300, 420)})
+
+
+def test_truncated_bomb_and_unknown_pictures_are_refused_with_a_reason():
+    jpeg = _picture("JPEG")
+    with pytest.raises(ValueError, match="图片已损坏"):
+        image_pdf(jpeg[: len(jpeg) // 2])
+    # A PNG header that declares 20000 × 20000 pixels (400 megapixels) in a file of a few bytes.
+    bomb = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+    with pytest.raises(ValueError, match="像素过多"):
+        image_pdf(bomb + _chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="图片格式无法嵌入"):
+        image_pdf(b"II*\x00 not really a tiff" * 4)

@@ -4,7 +4,8 @@ Order: submitters in the order of the campaign's reference list; within one, the
 the forms it ranks in 推荐排序 order (推荐书), then the rest (工作总结); each document followed by its attachments.
 Documents are converted by the project's LibreOffice converter; PDF attachments go in as they are, images on an A4
 page each, Word/Excel attachments converted. Cover, contents, image and placeholder pages are HTML rendered by
-wkhtmltopdf (pdfkit); pypdf merges everything and adds the bookmarks (submitter → document → attachment).
+:mod:`service.outputs.pdf` (WeasyPrint by default); pypdf merges everything and adds the bookmarks (submitter →
+document → attachment).
 
 A file that cannot be converted or read never stops the compilation: it gets a page saying so, and the failure is
 reported (``Compilation.failures``) and audited. By default the submissions accepted, waiting for review or late
@@ -18,16 +19,12 @@ import datetime as dt
 import html
 import io
 import os
-import re
-import shutil
 import struct
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pdfkit
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
@@ -44,6 +41,9 @@ from service.office.convert.client import (
     get_converter,
 )
 from service.outputs.exports import current_submissions, rank_of_groups, submitter_order
+from service.outputs.pdf import OFFICIAL_MARGINS, Margins
+from service.outputs.pdf import html_pdf as render_html_pdf
+from service.outputs.pdf.images import pictures
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import Attachment, Submission
@@ -52,18 +52,12 @@ COMPILE_STATUSES = ("accepted", "needs_review", "late")
 FONTS_CONF = ROOT / "config" / "fonts.conf"
 SERIF = '"Noto Serif CJK SC", "宋体", serif'
 SANS = '"Noto Sans CJK SC", "黑体", sans-serif'
-PAGE_OPTIONS = {
-    "page-size": "A4", "encoding": "UTF-8", "quiet": "", "disable-javascript": "", "disable-external-links": "",
-    "disable-smart-shrinking": "", "margin-top": "25mm", "margin-bottom": "22mm",
-    "margin-left": "25mm", "margin-right": "22mm",
-}
 # The converter's messages tell an uploader what to do; a placeholder page tells a reader what happened.
 CONVERSION_REASONS = {
     CONVERT_FAILED: "文件已损坏、已加密或不是有效的 Word/Excel 文档",
     CONVERT_TIMEOUT: "转换超时（文件过大或内容异常）",
     CONVERT_UNSUPPORTED: "不支持的文件格式",
 }
-IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8": "image/jpeg", b"GIF8": "image/gif", b"BM": "image/bmp"}
 
 
 class CompileError(Exception):
@@ -96,11 +90,9 @@ class Compilation:
 
 # -- HTML pages -----------------------------------------------------------------------------------------------
 
-# wkhtmltopdf (unpatched Qt) lays pages out at 0.7688 of CSS size: zooming the body by the inverse makes
-# pt and mm true on paper (measured: a 100mm box is 283.5pt), so the sizes below are the official ones
-# (二号 22pt title, 三号 16pt, 四号 14pt, 小四 12pt).
+# The official sizes: 二号 22pt title, 三号 16pt, 四号 14pt, 小四 12pt.
 _STYLE = f"""
-body {{ zoom: 1.3008; font-family: {SERIF}; font-size: 14pt; color: #000; margin: 0; }}
+body {{ font-family: {SERIF}; font-size: 14pt; color: #000; margin: 0; }}
 h1 {{ font-family: {SANS}; font-weight: normal; text-align: center; }}
 .cover {{ height: 240mm; position: relative; text-align: center; }}
 .cover .docno {{ font-size: 14pt; padding-top: 4mm; }}
@@ -127,82 +119,9 @@ h1 {{ font-family: {SANS}; font-weight: normal; text-align: center; }}
 """
 
 
-def _page(body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>{_STYLE}</style></head>'
-            f"<body>{body}</body></html>")
-
-
-def html_pdf(body: str, margins: dict[str, str] | None = None) -> bytes:
-    """An HTML body rendered as A4 PDF pages by wkhtmltopdf, with the CJK font aliases of ``config/fonts.conf``."""
-    environ = dict(os.environ)
-    environ.setdefault("FONTCONFIG_FILE", str(FONTS_CONF))
-    binary = os.environ.get("WKHTMLTOPDF") or shutil.which("wkhtmltopdf") or "/usr/bin/wkhtmltopdf"
-    config = pdfkit.configuration(wkhtmltopdf=binary, environ=environ)
-    pdf = pdfkit.from_string(_page(body), False, configuration=config, options={**PAGE_OPTIONS, **(margins or {})})
-    return searchable(pdf)
-
-
-# Qt writes a ToUnicode map that names a shared glyph by its first code point, and Noto CJK draws 页, 示, 石 …
-# with the same glyphs as the radicals ⻚ (U+2EDA), ⽰, ⽯: a search for 盖章页 would miss the page. Kangxi radicals
-# map back by NFKC; the simplified-form radicals of the supplement block have no decomposition, hence this table
-# (Unicode's EquivalentUnifiedIdeograph.txt for the forms Simplified Chinese text uses).
-RADICAL_SUPPLEMENT = dict(zip(
-    "⺅⺆⺊⺖⺘⺙⺝⺟⺠⺡⺨⺩⺬⺭⺰⺾⻂⻄⻅⻆⻈⻉⻋⻌⻏⻐⻓⻔⻖⻗⻘⻙⻚⻛⻜⻝⻠⻢⻣⻤⻥⻦⻨⻩⻬⻮⻰⻳",
-    "亻冂卜忄扌攵月母民氵犭王示礻纟艹衤西见角讠贝车辶阝钅长门阝雨青韦页风飞食饣马骨鬼鱼鸟麦黄齐齿龙龟",
-    strict=True))
-
-
-def _ideograph(char: str) -> str:
-    if "\u2f00" <= char <= "\u2fdf":
-        return unicodedata.normalize("NFKC", char)
-    return RADICAL_SUPPLEMENT.get(char, char)
-
-
-def _fix_hex(match: re.Match) -> str:
-    raw = bytes.fromhex(match.group(1))
-    if len(raw) % 2:
-        return match.group(0)
-    text = raw.decode("utf-16-be", errors="surrogatepass")
-    return "<" + "".join(_ideograph(c) for c in text).encode("utf-16-be", errors="surrogatepass").hex().upper() + ">"
-
-
-def _to_unicode_fixed(cmap: str) -> str:
-    """The ToUnicode CMap with radicals replaced by ideographs, in destinations only (never in glyph codes)."""
-    out, section = [], ""
-    for line in cmap.splitlines():
-        words = line.split()
-        if words[-1:] in (["beginbfchar"], ["beginbfrange"]):
-            section = words[-1][5:]
-        elif words[-1:] in (["endbfchar"], ["endbfrange"]):
-            section = ""
-        elif section == "bfchar" and len(words) == 2:
-            line = words[0] + " " + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, words[1])
-        elif section == "bfrange" and "[" in line:
-            head, _, tail = line.partition("[")
-            line = head + "[" + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, tail)
-        elif section == "bfrange" and len(words) == 3 and words[0] == words[1]:
-            line = f"{words[0]} {words[1]} " + re.sub(r"<([0-9A-Fa-f]+)>", _fix_hex, words[2])
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-def searchable(pdf: bytes) -> bytes:
-    """The wkhtmltopdf PDF with text that extracts and searches as the ideographs it shows."""
-    reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
-    seen: set[int] = set()
-    for page in writer.pages:
-        for ref in page.get("/Resources", {}).get("/Font", {}).values():
-            font = ref.get_object()
-            stream_ref = font.get("/ToUnicode")
-            if stream_ref is None or id(stream_ref.get_object()) in seen:
-                continue
-            stream = stream_ref.get_object()
-            seen.add(id(stream))
-            stream.set_data(_to_unicode_fixed(stream.get_data().decode("latin-1")).encode("latin-1"))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def html_pdf(body: str, margins: Margins = OFFICIAL_MARGINS) -> bytes:
+    """An HTML body in the dossier's style as A4 PDF pages (the configured engine, CJK fonts embedded)."""
+    return render_html_pdf(_STYLE, body, margins)
 
 
 def _e(text: Any) -> str:
@@ -252,63 +171,18 @@ def placeholder_pdf(title: str, name: str, reason: str, where: str) -> bytes:
 
 # -- images ---------------------------------------------------------------------------------------------------
 
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height declared by a PNG, GIF, BMP or JPEG header (None for other or unreadable data)."""
-    try:
-        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-            return struct.unpack(">II", data[16:24])
-        if data[:6] in (b"GIF87a", b"GIF89a"):
-            return struct.unpack("<HH", data[6:10])
-        if data.startswith(b"BM"):
-            w, h = struct.unpack("<ii", data[18:26])
-            return w, abs(h)
-        if data.startswith(b"\xff\xd8"):
-            i = 2
-            while i + 9 < len(data):
-                if data[i] != 0xFF:
-                    return None
-                marker = data[i + 1]
-                if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD9:
-                    i += 1 if marker == 0xFF else 2
-                    continue
-                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                    h, w = struct.unpack(">HH", data[i + 5:i + 9])
-                    return w, h
-                i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
-    except struct.error:
-        return None
-    return None
-
-
-def _embedded_image_ratio(pdf: bytes) -> float | None:
-    """Width/height of the largest image wkhtmltopdf embedded (a broken image becomes a 16×16 icon)."""
-    best: tuple[int, float] | None = None
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        xobjects = page.get("/Resources", {}).get("/XObject", {})
-        for ref in xobjects.values():
-            obj = ref.get_object()
-            if obj.get("/Subtype") == "/Image":
-                w, h = int(obj["/Width"]), int(obj["/Height"])
-                if h and (best is None or w * h > best[0]):
-                    best = (w * h, w / h)
-    return best[1] if best else None
+IMAGE_MARGINS = Margins(15, 15, 15, 15)
 
 
 def image_pdf(data: bytes) -> bytes:
-    """The image centred on an A4 page; ValueError when it cannot be shown."""
-    mime = next((m for magic, m in IMAGE_TYPES.items() if data.startswith(magic)), None)
-    size = image_size(data)
-    if mime is None or size is None or not all(size):
-        raise ValueError("图片格式无法嵌入（可嵌入 PNG、JPEG、GIF、BMP 图片）")
-    src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    # Scans fill the page: as wide as the text block, or as tall when the image is taller than the block.
-    fit = "width: 180mm" if size[0] / size[1] > 180 / 262 else "height: 262mm"
-    pdf = html_pdf(f'<div class="image"><img style="{fit}" src="{src}"></div>',
-                   {"margin-top": "15mm", "margin-bottom": "15mm", "margin-left": "15mm", "margin-right": "15mm"})
-    ratio = _embedded_image_ratio(pdf)
-    if ratio is None or abs(ratio - size[0] / size[1]) > 0.03 * max(ratio, 1):
-        raise ValueError("图片已损坏，无法显示")
-    return pdf
+    """Each page of the picture centred on an A4 page; ValueError in Chinese when it cannot be shown."""
+    pages = []
+    for picture in pictures(data):
+        src = f"data:{picture.mime};base64,{base64.b64encode(picture.data).decode('ascii')}"
+        # Scans fill the page: as wide as the text block, or as tall when the image is taller than the block.
+        fit = "width: 180mm" if picture.width / picture.height > 180 / 262 else "height: 262mm"
+        pages.append(f'<div class="image"><img style="{fit}" src="{src}"></div>')
+    return html_pdf('<div style="page-break-after: always"></div>'.join(pages), IMAGE_MARGINS)
 
 
 # -- one file to PDF ------------------------------------------------------------------------------------------
