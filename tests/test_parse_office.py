@@ -145,7 +145,10 @@ def test_legacy_saves_were_converted_and_keep_the_stamp(corpus):
 
 
 def test_plain_text_controls_resaved_by_libreoffice_are_flagged_not_read(tmp_path, lo_profile):
-    """LibreOffice 7.4 writes a plain-text control's text several times over: flagged, never a value."""
+    """LibreOffice 7.4 (Debian 12) writes a plain-text control's text several times over: flagged, never a value.
+    LibreOffice 25.2 (Debian 13) keeps it once: read as it is. Either way nothing unflagged is wrong."""
+    import zipfile
+
     from lxml import etree
 
     from tests import docx_edit as de
@@ -154,19 +157,27 @@ def test_plain_text_controls_resaved_by_libreoffice_are_flagged_not_read(tmp_pat
         for pr in root.iter(de.W + "sdtPr"):
             etree.SubElement(pr, de.W + "text")
 
+    def body_text(path) -> str:
+        with zipfile.ZipFile(path) as zf:
+            return "".join(etree.fromstring(zf.read("word/document.xml")).itertext())
+
+    record = sample("recommendation_letter")
     src = tmp_path / "plain.docx"
-    src.write_bytes(de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content,
-                            plain))
+    src.write_bytes(de.edit(render("jth-2020", "recommendation_letter", record).content, plain))
     out = tmp_path / "plain.resaved.docx"
     fill_in_office([{"src": src, "fills": [], "outputs": [{"path": out, "filter": WRITER["docx"]}]}], lo_profile)
     result = parse(out.read_bytes(), out.name, received_at=dt.datetime(2020, 11, 20, tzinfo=dt.UTC))
     corrupted = {p.path for p in result.problems if p.code == "FIELD_CORRUPTED"}
-    assert {"group_name", "contact_name", "features"} <= corrupted
-    expected = clean(sample("recommendation_letter"))
+    repeated = body_text(out).count(record["contact_name"]) > body_text(src).count(record["contact_name"])
+    if repeated:  # this LibreOffice wrote the text more than once
+        assert {"group_name", "contact_name", "features"} <= corrupted
+        assert result.status == "needs_review"
+    else:
+        assert not corrupted and result.status == "accepted", result.problems
+    expected = clean(record)
     for key, value in clean(result.record).items():
-        if key != "members":
+        if key != "members" and key not in corrupted:
             assert value == expected[key], key  # whatever was not flagged is exactly right
-    assert result.status == "needs_review"
 
 
 def test_wps_and_et_names_go_through_the_right_import_filter(corpus):
