@@ -32,6 +32,27 @@ def instance_secret(instance: Path) -> str:
     return key
 
 
+def _answer_errors(app: Flask) -> None:
+    """Errors anywhere in the app: as JSON under ``/api/`` (:mod:`service.api`), as a Chinese page elsewhere
+    (:mod:`service.web.errors`). The choice is made here, above both surfaces, so neither imports the other."""
+    from werkzeug.exceptions import HTTPException
+
+    from service import api
+    from service.web import errors
+
+    def http_error(exc: HTTPException):
+        if exc.code is None:
+            return exc
+        return api.http_error(exc) if api.is_api_request() else errors.web_error(exc)
+
+    def unexpected_error(exc: Exception):
+        # On a page this re-raises in testing and debugging; the API always answers a JSON 500.
+        return api.unexpected_error(exc) if api.is_api_request() else errors.web_unexpected(exc)
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then the caller's overrides."""
     app = Flask(__name__, instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
@@ -55,19 +76,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     from service import api, cli
-    from service.web import health
+    from service.web import health, init_web
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     cli.init_app(app)
-    from service.web import init_web
-
-    init_web(app)
+    init_web(app, token_api=api.bp)
+    _answer_errors(app)
     if app.config.get("JOBS_AUTOSTART"):
         # Under the web server (scripts/run.sh sets JTH_JOBS_AUTOSTART): a job worker thread per process that
         # resumes unfinished jobs; claims in the database keep two processes off the same job.
-        from service.web.admin import runner
+        from service.jobs.runner import runner_for
 
-        with app.app_context():
-            runner().start()
+        runner_for(app).start()
     return app

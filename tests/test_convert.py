@@ -31,16 +31,14 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from service.office.convert.client import (
+from service.office.convert.client import Converter, get_converter, shutdown_converter
+from service.office.convert.process import WORKER_SCRIPT
+from service.office.convert.protocol import (
     CONVERT_FAILED,
     CONVERT_TIMEOUT,
     CONVERT_UNAVAILABLE,
     CONVERT_UNSUPPORTED,
-    WORKER_SCRIPT,
     ConversionError,
-    Converter,
-    get_converter,
-    shutdown_converter,
 )
 
 TEXT = "示范性职业教育集团"
@@ -398,7 +396,7 @@ def test_concurrent_pool_recycles_and_shuts_down(samples: dict[str, bytes]) -> N
         )
     finally:
         conv.shutdown()
-    root = conv._root
+    root = conv.pool.root
     for pid, soffice_pid in seen:
         assert _wait_gone(pid) and _wait_gone(soffice_pid)
         assert not glob.glob(f"/tmp/OSL_PIPE_{os.getuid()}_docconv_{pid}_*")

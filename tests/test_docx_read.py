@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from service.office import docx as docx_read
-from service.office.safety import parse_xml
+from service.office.xml import parse_xml
 from service.render.form import render
 from tests import docx_edit as de
 from tests.conftest import CAMPAIGN_OF, sample

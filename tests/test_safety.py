@@ -1,4 +1,4 @@
-"""Tests for service.office.safety: every case is built as real bytes here.
+"""Tests for the office layer's gate (sniff, zip guard, XML, OLE, RTF): every case is built as real bytes here.
 
 No mocks: documents come from python-docx/openpyxl/msoffcrypto-tool (and a
 LibreOffice .doc), hostile archives are written with zipfile and patched
@@ -33,17 +33,15 @@ import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from service.office import safety
-from service.office.safety import (
-    CATALOGUE,
-    InputRejected,
-    Limits,
-    Sniffed,
-    open_package,
-    parse_xml,
-    read_member,
-    sniff,
-)
+from service.office import sniff as sniff_module
+from service.office import xml as office_xml
+from service.office.batch import read_batch
+from service.office.limits import DEFAULT_LIMITS, Limits
+from service.office.rejected import InputRejected
+from service.office.sniff import Sniffed, media_type, open_package, sniff
+from service.office.xml import parse_xml
+from service.office.zipguard import read_member
+from service.problems.catalogue import CATALOGUE
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 PARAGRAPH = "Hello safety 申报书正文"
@@ -618,6 +616,34 @@ def test_images_and_pdf(head: bytes) -> None:
     assert "扫描件" in exc.message
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image/jpeg"),
+        (b"GIF87a\x01\x00", "image/gif"),
+        (b"MM\x00*\x00\x00\x00\x08", "image/tiff"),
+        (b"BM\x3a\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00" + bytes(16), "image/bmp"),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "image/heif"),
+        (b"junk before the header %PDF-1.4\n", "application/pdf"),
+        (b"PK\x03\x04\x14\x00", "application/zip"),
+        (b"PK\x05\x06" + bytes(18), "application/zip"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(8), "application/x-ole-storage"),
+        (b"{\\rtf1\\ansi ", "application/rtf"),
+        (b"Rar!\x1a\x07\x01\x00", "application/vnd.rar"),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "application/x-7z-compressed"),
+        (b"\x1f\x8b\x08\x00", "application/gzip"),
+        (b"MZ\x90\x00", "application/vnd.microsoft.portable-executable"),
+        (b"BMW annual report", None),  # a text that starts like a bitmap is no bitmap
+        ("<html>网页</html>".encode(), None),
+        (b"", None),
+    ],
+)
+def test_media_type_reads_the_one_table(data: bytes, expected: str | None) -> None:
+    assert media_type(data) == expected
+
+
 def test_ofd_is_treated_like_pdf() -> None:
     data = make_zip({"OFD.xml": b"<ofd:OFD/>", "Doc_0/Document.xml": b"<x/>"})
     rejected("FILE_IMAGE_OR_PDF", sniff, data, "公文.ofd")
@@ -883,6 +909,48 @@ def etree_localname(tag: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# a batch of uploads (bulk ingest), read from disk behind the same guard
+# ---------------------------------------------------------------------------
+
+
+def batch_verdicts(path: Path, limits: Limits = DEFAULT_LIMITS) -> dict[str, str]:
+    """Entry name -> "ok" or the code of its verdict."""
+    return {entry.name: entry.problem.code if entry.problem else "ok" for entry in read_batch(path, limits)}
+
+
+def test_batch_gives_each_entry_its_own_verdict(tmp_path: Path, docx_bytes: bytes) -> None:
+    data = bytearray(make_zip({"a.docx": docx_bytes, "b.docx": docx_bytes, "../c.docx": docx_bytes,
+                               "big.docx": bytes(len(docx_bytes) + 1)}))
+    record = central_records(bytes(data))[1]  # b.docx: password-protected, as far as its flag says
+    struct.pack_into("<H", data, record + 8, struct.unpack_from("<H", data, record + 8)[0] | 1)
+    path = tmp_path / "batch.zip"
+    path.write_bytes(bytes(data))
+    assert batch_verdicts(path, Limits(max_file_bytes=len(docx_bytes))) == {
+        "a.docx": "ok", "b.docx": "FILE_ENCRYPTED", "../c.docx": "ZIP_UNSAFE_PATH", "big.docx": "FILE_TOO_LARGE"}
+    entries = list(read_batch(path, Limits(max_batch_bytes=len(docx_bytes) + 1)))
+    assert [e.data == docx_bytes for e in entries[:1]] == [True]
+    assert entries[-1].problem.code == "ZIP_BOMB" and CHINESE.search(entries[-1].problem.message)
+    assert len(entries) == 2  # nothing is read after the batch's total is spent
+
+
+def test_batch_names_are_read_as_their_authors_wrote_them(tmp_path: Path) -> None:
+    data = make_zip({"0000000000000000.docx": b"x"})
+    path = tmp_path / "gbk.zip"
+    path.write_bytes(data.replace(b"0000000000000000", "旧版推荐书甲乙丙".encode("gbk")))
+    assert list(batch_verdicts(path)) == ["旧版推荐书甲乙丙.docx"]
+
+
+def test_a_hostile_or_broken_batch_is_refused_whole(tmp_path: Path) -> None:
+    path = tmp_path / "many.zip"
+    path.write_bytes(make_zip({f"{i}.docx": b"x" for i in range(5)}))
+    exc = rejected("ZIP_BOMB", batch_verdicts, path, Limits(max_batch_entries=4))
+    assert "4 个" in exc.message
+    path.write_bytes(path.read_bytes()[:-30])
+    rejected("ZIP_CORRUPT", batch_verdicts, path)
+    rejected("ZIP_CORRUPT", batch_verdicts, tmp_path / "missing.zip")
+
+
+# ---------------------------------------------------------------------------
 # XML
 # ---------------------------------------------------------------------------
 
@@ -953,12 +1021,12 @@ def test_parse_xml_rejects_text() -> None:
 
 
 def test_parser_is_cached_per_thread() -> None:
-    main_parser = safety._xml_parser()
-    assert safety._xml_parser() is main_parser
+    main_parser = office_xml._xml_parser()
+    assert office_xml._xml_parser() is main_parser
 
     def work(i: int) -> tuple[int, int]:
         root = parse_xml(f"<r><v>{i}</v></r>".encode())
-        return int(root[0].text), id(safety._xml_parser())
+        return int(root[0].text), id(office_xml._xml_parser())
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(work, range(200)))
@@ -1002,7 +1070,8 @@ def test_catalogue_documents_every_code() -> None:
 
 
 def test_every_raised_code_is_catalogued() -> None:
-    source = Path(safety.__file__).read_text(encoding="utf-8")
+    office = Path(sniff_module.__file__).parent
+    source = "".join(path.read_text(encoding="utf-8") for path in office.rglob("*.py"))
     raised = set(re.findall(r'InputRejected\(\s*"([A-Z_]+)"', source))
     assert raised and raised <= set(CATALOGUE)
 

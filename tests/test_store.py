@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from service.actions.intake import IntakeError, add_attachment, decide, history, receive
-from service.jobs.ingest import create_job, job_summary, run_job
+from service.jobs.ingest import create_job, run_job
+from service.jobs.summary import job_summary
 from service.render.form import render
 from service.store.models import AuditEntry, StoredFile, Submission, Upload
 from tests.conftest import sample
@@ -345,7 +346,7 @@ def test_a_broken_uploaded_zip_is_named_as_uploaded(store):
 
 def test_the_job_runner_starts_before_the_database_is_migrated(tmp_path):
     """flask init-db under JTH_JOBS_AUTOSTART: the app (and its runner) exists before the tables do."""
-    from service.jobs.ingest import ThreadRunner
+    from service.jobs.runner import ThreadRunner
     from service.store import Store
 
     bare = Store(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path / "files")

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from service.forms.catalog import Catalog, catalog
 from service.forms.names import normalize_name
+from service.office.sniff import OLE, PDF, RTF, ZIP, media_type
 from service.parse.pipeline import parse, revalidate
-from service.problems.report import ERROR, INFO, REVIEW, ParseResult, Problem
+from service.problems.catalogue import entry
+from service.problems.report import ERROR, INFO, REVIEW, ParseResult, Problem, problem
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import Attachment, ReviewDecision, StoredFile, Submission, Upload, utcnow
@@ -28,17 +30,30 @@ from service.validate.rules import _index, batch_rules
 from service.validate.schema import check_record
 
 LATE = "late"
-IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Pictures an attachment may be (scans and photos of signed pages); not HEIF, which few browsers show to reviewers.
+ATTACHMENT_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/tiff", "image/bmp", "image/webp"})
 MEDIA_LABELS = {"pdf": "PDF", "image": "图片", "word": "Word 文档", "excel": "Excel 表格"}
 
 
 class IntakeError(Exception):
-    """A request the platform refuses before storing anything (unknown campaign, attachment of a wrong type)."""
+    """A request the platform refuses before storing anything (unknown campaign, attachment of a wrong type),
+    worded, with its HTTP status, by the catalogue entry of ``code``."""
 
-    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
-        super().__init__(code, message)
-        self.code, self.message, self.http_status = code, message, http_status
+    def __init__(self, code: str, variant: str | None = None, /, **fields: Any) -> None:
+        spec = entry(code)
+        self.code, self.message, self.http_status = code, spec.text(variant, **fields), spec.http_status
+        super().__init__(code, self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _refused, (self.code, self.message, self.http_status)
+
+
+def _refused(code: str, message: str, http_status: int) -> IntakeError:
+    """An IntakeError rebuilt as it was (after pickling), not worded again."""
+    error = IntakeError.__new__(IntakeError)
+    Exception.__init__(error, code, message)
+    error.code, error.message, error.http_status = code, message, http_status
+    return error
 
 
 @dataclass
@@ -63,18 +78,19 @@ class Received:
 
 def media_of(data: bytes, filename: str) -> str | None:
     """pdf | image | word | excel from the content (the name only separates Word from Excel in OLE/zip)."""
-    if data.startswith(b"%PDF-"):
+    media = media_type(data)
+    if media == PDF:
         return "pdf"
-    if data.startswith(IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+    if media in ATTACHMENT_IMAGES:
         return "image"
-    lower = filename.lower()
-    if data.startswith((OLE_MAGIC, b"PK\x03\x04")):
+    if media == RTF:
+        return "word"
+    if media in (OLE, ZIP):
+        lower = filename.lower()
         if lower.endswith((".xls", ".xlsx", ".et", ".ods")):
             return "excel"
         if lower.endswith((".doc", ".docx", ".wps", ".odt", ".rtf")):
             return "word"
-    if data.startswith(b"{\\rtf"):
-        return "word"
     return None
 
 
@@ -85,18 +101,19 @@ def check_attachment(campaign_id: str, form_id: str | None, kind: str, data: byt
     spec = next((a for a in cat.campaign(campaign_id).data.get("attachments", []) if a["id"] == kind), None)
     if spec is None:
         kinds = "、".join(a["id"] for a in cat.campaign(campaign_id).data.get("attachments", [])) or "无"
-        raise IntakeError("ATTACHMENT_KIND", f"本次征集没有“{kind}”类附件（可用：{kinds}）。")
+        raise IntakeError("ATTACHMENT_KIND", kind=kind, kinds=kinds)
     if form_id and form_id not in spec.get("for_forms", [form_id]):
-        raise IntakeError("ATTACHMENT_KIND", f"“{spec['title']}”不是《{cat.form(campaign_id, form_id).title}》的附件。")
+        raise IntakeError("ATTACHMENT_KIND", "other_form", attachment=spec["title"],
+                          form=cat.form(campaign_id, form_id).title)
     if not data:
-        raise IntakeError("ATTACHMENT_EMPTY", f"附件“{filename}”是空文件，请重新选择文件上传。")
+        raise IntakeError("ATTACHMENT_EMPTY", filename=filename)
     if len(data) > max_bytes:
-        raise IntakeError("ATTACHMENT_TOO_LARGE", f"附件“{filename}”超过 {max_bytes // (1024 * 1024)} MB，请压缩后上传。", 413)
+        raise IntakeError("ATTACHMENT_TOO_LARGE", filename=filename, limit=max_bytes // (1024 * 1024))
     media = media_of(data, filename)
     allowed = spec.get("types", [])
     if media is None or (allowed and media not in allowed):
         names = "、".join(MEDIA_LABELS.get(t, t) for t in allowed)
-        raise IntakeError("ATTACHMENT_TYPE", f"附件“{filename}”的格式不被接受；“{spec['title']}”只接受：{names}。")
+        raise IntakeError("ATTACHMENT_TYPE", filename=filename, attachment=spec["title"], types=names)
     return media
 
 
@@ -125,14 +142,12 @@ def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -
         name = result.record.get(spec["name_field"])
         row = _index(cat, source).match(str(name)).exact if name else None
         if row is not None and row.get("id") != recommender_id:
-            return Problem("SUBMITTER_MISMATCH", f"表中的推荐单位是“{name}”，与提交账号所属单位不一致。"
-                           "只能提交本单位的材料。", ERROR, spec["name_field"])
+            return problem("SUBMITTER_MISMATCH", path=spec["name_field"], name=name)
     for path in rules.get("eligible_group_fields", {}).get(result.form, []):
         name = result.record.get(path)
         row = _index(cat, source).match(str(name)).exact if name else None
         if row is not None and row.get("id") != recommender_id:
-            return Problem("SUBMITTER_MISMATCH", f"表中的集团是“{name}”，与提交账号所属集团不一致。"
-                           "只能提交本集团的材料。", ERROR, path)
+            return problem("SUBMITTER_MISMATCH", variant="group", path=path, name=name)
     return None
 
 
@@ -156,13 +171,13 @@ def first_reason(report: dict[str, Any], cross: list[dict[str, Any]],
     return "", ""
 
 
-def document_level(problem: dict[str, Any]) -> bool:
+def document_level(item: dict[str, Any]) -> bool:
     """A review item about the document or a rule (late, near a first-batch name …), not a value to decide."""
-    return problem["severity"] == REVIEW and not problem["code"].startswith("FIELD_")
+    return item["severity"] == REVIEW and not item["code"].startswith("FIELD_")
 
 
-def document_level_done(problem: dict[str, Any], accepted: set[str]) -> bool:
-    return document_level(problem) and problem["code"] in accepted
+def document_level_done(item: dict[str, Any], accepted: set[str]) -> bool:
+    return document_level(item) and item["code"] in accepted
 
 
 def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
@@ -189,8 +204,8 @@ def missing_attachments(campaign_id: str, form_id: str | None, kinds: set[str], 
         return out
     for spec in cat.campaign(campaign_id).data.get("attachments", []):
         if spec.get("required") and form_id in spec.get("for_forms", []) and spec["id"] not in kinds:
-            out.append(Problem("ATTACHMENT_MISSING", f"缺少附件“{spec['title']}”：通知要求随《{cat.form(campaign_id, form_id).title}》"
-                               "一并报送，请补充上传。", REVIEW).to_dict())
+            out.append(problem("ATTACHMENT_MISSING", attachment=spec["title"],
+                               form=cat.form(campaign_id, form_id).title).to_dict())
     return out
 
 
@@ -225,9 +240,9 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
     existing = _duplicate_of(s, campaign_id, recommender_id, sha)
     if existing is not None:
         return _duplicate(filename, sha, upload_id, existing)
-    problem = _submitter_problem(result, cat, recommender_id)
-    if problem is not None:
-        result.add(problem)
+    mismatch = _submitter_problem(result, cat, recommender_id)
+    if mismatch is not None:
+        result.add(mismatch)
     report = result.to_dict()
     key = _entity_key(result, cat, recommender_id, sha)
     current = s.scalar(select(Submission).where(
@@ -274,10 +289,8 @@ def receive(
 ) -> Received:
     """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
     cat = cat or catalog()
-    try:
-        cat.campaign(campaign_id)
-    except LookupError as exc:
-        raise IntakeError("CAMPAIGN_NOT_FOUND", str(exc), 404) from None
+    if campaign_id not in cat.campaigns:
+        raise IntakeError("CAMPAIGN_NOT_FOUND", campaign=campaign_id, campaigns="、".join(cat.campaigns))
     received = received_at or utcnow()
     checked = [(kind, name, blob, check_attachment(campaign_id, None, kind, blob, name, cat))
                for kind, name, blob in attachments]
@@ -368,9 +381,8 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
             key = (row.form_id, row.entity_key)
             if key in multi:
                 for other in sorted(owners.get(key, set()) - {row.recommender_id}):
-                    problems.append(Problem("GROUP_MULTIPLE_RECOMMENDERS",
-                                            f"该集团同时被“{_entity_name(cat, campaign_id, other)}”推荐，"
-                                            "请平台人员核实由哪一方推荐。", REVIEW).to_dict())
+                    problems.append(problem("GROUP_MULTIPLE_RECOMMENDERS",
+                                            other=_entity_name(cat, campaign_id, other)).to_dict())
             if _key(problems) == _key(row.cross_problems):
                 continue
             report = s.scalar(select(Submission.report).where(Submission.id == sub_id))
@@ -400,7 +412,7 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
     with store.session.begin() as s:
         sub = s.get(Submission, submission_id)
         if sub is None:
-            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+            raise IntakeError("SUBMISSION_NOT_FOUND", submission=submission_id)
         media = check_attachment(sub.campaign_id, sub.form_id, kind, data, filename, cat)
         sha = store.files.put(data)
         if s.get(StoredFile, sha) is None:
@@ -419,21 +431,20 @@ def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str
     """Accept a flagged field's candidate (or the value read) or correct it; the record is checked again."""
     flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
     if path not in flagged and action == "accept":
-        raise IntakeError("REVIEW_NOT_FLAGGED", f"字段 {path} 没有待复核的问题。")
-    problem = flagged.get(path, {})
+        raise IntakeError("REVIEW_NOT_FLAGGED", path=path)
+    item = flagged.get(path, {})
     if action == "correct" and value in (None, ""):
-        raise IntakeError("REVIEW_VALUE_REQUIRED", "更正（correct）须填写更正后的值。")
+        raise IntakeError("REVIEW_VALUE_REQUIRED")
     if action == "accept":
-        candidates = problem.get("candidates") or []
+        candidates = item.get("candidates") or []
         if value is None and not candidates:
             value = _get_path(sub.record, path)  # nothing to choose from: the field stays as read (maybe empty)
         elif value is None:
             if len(candidates) != 1:
-                raise IntakeError("REVIEW_VALUE_REQUIRED", "该字段有多个候选值，请指定采纳哪一个（value）。")
+                raise IntakeError("REVIEW_VALUE_REQUIRED", "candidates")
             value = candidates[0]
         elif candidates and value not in candidates:
-            raise IntakeError("REVIEW_NOT_A_CANDIDATE", f"“{value}”不是候选值之一（{'、'.join(map(str, candidates))}）；"
-                              "如需改为其他值请用 correct。")
+            raise IntakeError("REVIEW_NOT_A_CANDIDATE", value=value, candidates="、".join(map(str, candidates)))
     record = _set_path(dict(sub.record), path, value) if value is not None else dict(sub.record)
     if action == "correct":
         _check_correction(sub, record, path, cat)
@@ -461,10 +472,10 @@ def _check_correction(sub: Submission, record: dict[str, Any], path: str, cat: C
     try:
         form = cat.form(sub.campaign_id, sub.form_id or "")
     except LookupError:
-        raise IntakeError("REVIEW_NO_FORM", "该提交未能识别出表单，没有可更正的字段。") from None
+        raise IntakeError("REVIEW_NO_FORM") from None
     wrong = [p for p in check_record(form, record) if p.path == path]
     if wrong:
-        raise IntakeError("REVIEW_VALUE_INVALID", f"更正值不符合要求：{wrong[0].message}")
+        raise IntakeError("REVIEW_VALUE_INVALID", reason=wrong[0].message)
 
 
 def _acknowledge(s: Session, sub: Submission, path: str, action: str, user: str, note: str, cat: Catalog) -> None:
@@ -473,7 +484,7 @@ def _acknowledge(s: Session, sub: Submission, path: str, action: str, user: str,
     code = path[len(DOCUMENT_DECISION):]
     items = [*sub.report.get("warnings", []), *sub.cross_problems, *attachment_problems(sub, cat)]
     if action != "accept" or not any(document_level(p) and p["code"] == code for p in items):
-        raise IntakeError("REVIEW_NOT_FLAGGED", f"该提交没有待确认的整体问题 {code}（整体问题只能确认受理，即 accept）。")
+        raise IntakeError("REVIEW_NOT_FLAGGED", "document", code=code)
     s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=None, value=None, note=note,
                          user=user))
 
@@ -487,11 +498,11 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
     """
     cat = cat or catalog()
     if action not in ("accept", "correct"):
-        raise IntakeError("REVIEW_ACTION", "操作只能是 accept（采纳）或 correct（更正）。")
+        raise IntakeError("REVIEW_ACTION")
     with store.session.begin() as s:
         sub = s.get(Submission, submission_id)
         if sub is None:
-            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+            raise IntakeError("SUBMISSION_NOT_FOUND", submission=submission_id)
         if path.startswith(DOCUMENT_DECISION):
             _acknowledge(s, sub, path, action, user, note, cat)
             sub.report = {**sub.report, "decisions": sorted({*sub.report.get("decisions", []), path})}
@@ -546,7 +557,7 @@ def history(store: Store, submission_id: int) -> list[dict[str, Any]]:
     with store.session() as s:
         sub = s.get(Submission, submission_id)
         if sub is None:
-            raise IntakeError("SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交。", 404)
+            raise IntakeError("SUBMISSION_NOT_FOUND", submission=submission_id)
         versions = list(s.scalars(select(Submission).where(
             Submission.campaign_id == sub.campaign_id, Submission.recommender_id == sub.recommender_id,
             Submission.form_id == sub.form_id, Submission.entity_key == sub.entity_key).order_by(Submission.version)))

@@ -11,14 +11,16 @@ import copy
 import functools
 from typing import Any
 
-from flask import jsonify
+from flask import Blueprint, Response, jsonify
 
-from service.api import HTTP_ERRORS, bp
-from service.api.store_routes import MAX_FILES, MAX_ID, MAX_PAGE, MAX_PER_PAGE, STATUSES
+from service.api.errors import HTTP_ERRORS
+from service.api.limits import DEFAULT_PER_PAGE, MAX_FILES, MAX_ID, MAX_PAGE, MAX_PER_PAGE, STATUSES
 from service.forms.catalog import catalog
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+bp = Blueprint("openapi", __name__)
 
 #: Every error code the API answers with (besides the parse problem codes inside reports), and what it means.
 ERROR_CODES = {
@@ -397,7 +399,7 @@ def _params() -> dict[str, Any]:
         "page": {"name": "page", "in": "query", "description": "页码（从 1 开始）",
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         "per_page": {"name": "per_page", "in": "query", "description": "每页条数",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
         "status": {"name": "status", "in": "query", "description": "按状态筛选（可重复）", "style": "form",
                    "explode": True, "schema": {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}}},
         "form": {"name": "form", "in": "query", "description": "按表单筛选（该征集活动的表单编号）",
@@ -663,6 +665,6 @@ def openapi_document() -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
-def openapi_json():
+def openapi_json() -> Response:
     """This API's OpenAPI 3.1 document."""
     return jsonify(openapi_document())

@@ -1,14 +1,16 @@
-"""The command line: ``flask forms …`` (the forms), the store's commands (init-db, users, tokens, ingest) and the
-commands that take submissions out (export, compile)."""
+"""The command line, one module per command: ``flask forms …`` (the forms), ``init-db``, ``users …``,
+``tokens …``, ``ingest``, and ``export`` / ``compile`` (what was submitted, taken out). Command names and options
+are fixed: scripts, deployments and people call them."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from service.cli import db, export, forms, ingest, tokens, users
+
 
 def init_app(app: Flask) -> None:
-    from service.cli import export, forms, store
-
-    forms.init_app(app)
-    store.init_app(app)
-    export.init_app(app)
+    """Register every command on the app's ``flask`` command line."""
+    for command in (forms.forms, db.init_db, users.users, tokens.tokens, ingest.ingest, export.export,
+                    export.compile_command):
+        app.cli.add_command(command)

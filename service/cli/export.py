@@ -73,9 +73,3 @@ def compile_command(campaign_id: str, recommender_id: str | None, statuses: tupl
     for failure in result.failures:
         click.echo(f"注意：第 {failure['submission']} 号提交的“{failure['name']}”未能收入汇编"
                    f"（{failure['reason']}），已以说明页代替。", err=True)
-
-
-def init_app(app) -> None:
-    """Register the commands on the app's CLI."""
-    app.cli.add_command(export)
-    app.cli.add_command(compile_command)

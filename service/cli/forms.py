@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
 
 from service.forms.catalog import catalog
 from service.parse.pipeline import parse
@@ -123,8 +122,3 @@ def parse_cmd(files: tuple[str, ...], as_json: bool, campaign: str | None, recei
         sys.exit(2)
     if any(r.errors for r in results):
         sys.exit(1)
-
-
-def init_app(app: Flask) -> None:
-    """Register the command groups on the app."""
-    app.cli.add_command(forms)

@@ -1,8 +1,8 @@
 """The 资料汇编 as a background job: a whole campaign converts hundreds of documents, far longer than a request.
 
-A compile job has no items: it runs :func:`compile.build_compilation` with a progress callback that writes
-``done``/``total`` (and the heartbeat) to its row, stores the PDF content-addressed like every other file and
-keeps its sha256 and the list of documents that could not go in. A job cut short (process killed) is claimed
+A compile job has no items: it runs :func:`service.outputs.dossier.build_compilation` with a progress callback
+that writes ``done``/``total`` (and the heartbeat) to its row, stores the PDF content-addressed like every other
+file and keeps its sha256 and the list of documents that could not go in. A job cut short (process killed) is claimed
 again when a runner starts and simply compiles again: the result depends only on the current submissions.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from service.jobs.claim import claim
 from service.store import Store
 from service.store.models import Job, StoredFile, utcnow
 
@@ -30,7 +31,6 @@ def create_compile_job(store: Store, campaign_id: str, recommender_id: str | Non
 
 def run_compile_job(store: Store, job_id: int) -> Job:
     """Compile to the end and keep the PDF; a compilation that cannot be made fails the job with its reason."""
-    from service.jobs.ingest import claim
     from service.outputs.dossier import CompileError, build_compilation  # pdfkit and pypdf load only where a job runs
 
     if not claim(store, job_id):

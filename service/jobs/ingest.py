@@ -1,4 +1,4 @@
-"""Bulk ingest as a resumable job, and the small interface that runs jobs (ingest and :mod:`compile_jobs`).
+"""Bulk ingest as a resumable job: files, folders and zips filed one entry at a time through the intake.
 
 A job is kept in the database item by item. Spooling stores every entry's bytes (content-addressed) and
 writes one ``job_items`` row per entry; processing files each pending item through :func:`intake.receive`
@@ -6,37 +6,29 @@ and marks it done. Both steps can be cut at any instant (kill -9) and run again:
 skipped by their sequence number, an item whose submission was filed just before the cut is recognised by
 its upload's channel (``bulk:<job>:<seq>``), so nothing is lost and nothing is counted twice.
 
-:class:`ThreadRunner` runs jobs in-process (a worker thread started with the app) and resumes unfinished
-jobs when it starts. A deployment that outgrows one machine implements :class:`JobRunner` on its task queue
-and calls the same :func:`run_job`.
+Runners (:mod:`service.jobs.runner`) call :func:`run_job`; so does ``flask ingest``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
-import queue
-import socket
-import struct
-import threading
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.actions.intake import file_submission, record_upload, refresh_related
 from service.forms.catalog import Catalog, catalog
-from service.jobs.compile import KIND as COMPILE_KIND
-from service.jobs.compile import compile_summary, run_compile_job
-from service.office.safety import InputRejected, zip_directory
+from service.jobs.claim import claim
+from service.office.batch import read_batch
+from service.office.limits import DEFAULT_LIMITS
+from service.office.rejected import InputRejected
+from service.office.zipguard import ARCHIVE_EXTENSIONS
 from service.parse.pipeline import parse
 from service.store import Store
 from service.store.audit import audit
@@ -44,55 +36,8 @@ from service.store.models import Job, JobItem, StoredFile, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRY_BYTES = 20 * 1024 * 1024
-MAX_ENTRIES = 50_000
-MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
-ARCHIVE_EXTS = (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz")
 COMMIT_EVERY = 100
 CHUNK = 25  # items filed per transaction (times the parse workers)
-STALE = dt.timedelta(seconds=60)
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """Whether the process that claimed a job still runs (known for this host; otherwise by its heartbeat)."""
-    if not owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def claim(store: Store, job_id: int) -> bool:
-    """Take a job for this process: unclaimed, ours, or left by a process that died or went silent."""
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    with store.session.begin() as s:
-        job = s.get(Job, job_id)
-        if job is None or job.state in ("done", "failed"):
-            return False
-        owner = job.claimed_by
-        stale = job.heartbeat_at is None or _aware(job.heartbeat_at) < utcnow() - STALE
-        if owner not in (None, me) and _owner_alive(owner) and not stale:
-            return False
-        result = s.execute(update(Job).where(Job.id == job_id, or_(Job.claimed_by.is_(None), Job.claimed_by == owner))
-                           .values(claimed_by=me, heartbeat_at=utcnow()))
-        return result.rowcount == 1
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-class JobRunner(Protocol):
-    """Where jobs run: in this process (:class:`ThreadRunner`) or on a distributed task queue."""
-
-    def submit(self, job_id: int) -> None: ...
 
 
 @dataclass
@@ -108,137 +53,30 @@ class Entry:
 # ---- sources ----------------------------------------------------------------------------------------------
 
 
-def _zip_name(info: zipfile.ZipInfo) -> str:
-    """The entry's name as its author saw it. Without the UTF-8 flag zipfile reads names as cp437; they are
-    really UTF-8 (zips made on Linux and macOS) or GBK (Chinese Windows), tried in that order: GBK text is
-    almost never valid UTF-8, the reverse often is."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        raw = info.filename.encode("cp437")
-    except UnicodeEncodeError:
-        return info.filename
-    for encoding in ("utf-8", "gbk"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return info.filename
-
-
-def _central_directory_entries(path: Path) -> int | None:
-    """How many entries the zip's central directory holds, counted before zipfile builds an object for each
-    (a 30 MB zip can hold 300,000 of them). None when its end records are missing (zipfile will say why)."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        tail_len = min(size, 22 + 65535)
-        fh.seek(size - tail_len)
-        try:
-            declared, cd_size, cd_end = zip_directory(fh.read(tail_len), size - tail_len)
-        except InputRejected:
-            return None
-        start = max(0, cd_end - cd_size)
-        fh.seek(start)
-        region = fh.read(min(cd_end - start, 256 * 1024 * 1024))
-    return max(declared, region.count(b"PK\x01\x02"))
-
-
-def _overlapping(infos: list[zipfile.ZipInfo]) -> bool:
-    """Entries whose data overlap (one deflated block named many times: the “non-recursive” zip bomb)."""
-    ordered = sorted(infos, key=lambda i: i.header_offset)
-    for here, nxt in zip(ordered, ordered[1:], strict=False):
-        if here.header_offset + 30 + here.compress_size > nxt.header_offset:
-            return True
-    return False
-
-
-def _unsafe(name: str) -> bool:
-    path = PurePosixPath(name.replace("\\", "/"))
-    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in path.parts
-
-
-def _read_bounded(fh, limit: int) -> bytes | None:
-    """Read at most ``limit`` bytes; None when there is more (declared sizes can lie)."""
-    chunks, total = [], 0
-    while True:
-        chunk = fh.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            return None
-        chunks.append(chunk)
+def _skipped(name: str) -> bool:
+    """Files a zip tool or a desktop added on its own: nobody meant to submit them."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    return name.startswith("__MACOSX/") or base.startswith(".") or base in ("Thumbs.db", "desktop.ini")
 
 
 def zip_entries(path: Path, prefix: str = "", label: str = "") -> Iterator[Entry]:
-    """Entries of a zip, read one at a time, each refused clearly when unsafe, nested or too large.
+    """Entries of a zip, read one at a time behind the office zip guard, each refused clearly when unsafe,
+    nested or too large.
 
     ``label`` names the archive itself in its own errors (an uploaded zip is stored under its sha256).
     """
-    whole = prefix + (label or path.name)
-    broken = Entry(whole, code="ZIP_CORRUPT", message="压缩包已损坏，无法打开。请重新打包后上传。")
     try:
-        count = _central_directory_entries(path)
-    except OSError:
-        count = None
-    if count is not None and count > MAX_ENTRIES:
-        yield Entry(whole, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
-        return
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
-        log.info("zip %s cannot be opened: %s", path.name, exc)
-        yield broken
-        return
-    with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
-        if len(infos) > MAX_ENTRIES:
-            yield Entry(whole, code="ZIP_BOMB", message=f"压缩包中的文件超过 {MAX_ENTRIES} 个，请分批上传。")
-            return
-        if _overlapping(zf.infolist()):
-            yield Entry(whole, code="ZIP_BOMB",
-                        message="压缩包结构异常：多个文件共用同一段压缩数据（常见于“压缩炸弹”），已拒收整个压缩包。"
-                                "请把文件重新打包后上传。")
-            return
-        total = 0
-        for info in infos:
-            name = _zip_name(info)
-            base = PurePosixPath(name.replace("\\", "/")).name
-            if _unsafe(name):
-                yield Entry(prefix + name, code="ZIP_UNSAFE_PATH",
-                            message="压缩包中的文件路径不安全（含“..”或绝对路径），已拒收该文件。请重新打包后上传。")
-                continue
-            if base.startswith(".") or base in ("Thumbs.db", "desktop.ini"):
-                continue
-            if info.file_size > MAX_ENTRY_BYTES:
-                yield Entry(prefix + name, code="FILE_TOO_LARGE",
-                            message=f"文件超过 {MAX_ENTRY_BYTES // (1024 * 1024)} MB 的上限，未读取。")
-                continue
-            total += info.file_size
-            if total > MAX_TOTAL_BYTES:
-                yield Entry(prefix + name, code="ZIP_BOMB", message="压缩包解压后过大，其余文件未读取，请分批上传。")
-                return
-            try:
-                with zf.open(info) as fh:
-                    data = _read_bounded(fh, MAX_ENTRY_BYTES)
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
-                log.info("zip entry %s cannot be read: %s", name, exc)
-                if info.flag_bits & 0x1:
-                    yield Entry(prefix + name, code="FILE_ENCRYPTED",
-                                message="压缩包中的这个文件设置了解压密码，平台无法读取。请去掉密码后重新打包上传。")
-                else:
-                    yield Entry(prefix + name, code="ZIP_CORRUPT",
-                                message="压缩包中的这个文件已损坏，无法解压。请重新打包后上传。")
-                continue
-            if data is None:
-                yield Entry(prefix + name, code="FILE_TOO_LARGE",
-                            message=f"文件超过 {MAX_ENTRY_BYTES // (1024 * 1024)} MB 的上限，未读取。")
-                continue
-            if base.lower().endswith(ARCHIVE_EXTS) or data.startswith(b"PK\x03\x04") and base.lower().endswith(".zip"):
-                yield Entry(prefix + name, data=data, code="ARCHIVE_NESTED",
+        for entry in read_batch(path, skip=_skipped):
+            if entry.problem is not None:
+                yield Entry(prefix + entry.name, code=entry.problem.code, message=entry.problem.message)
+            elif entry.name.lower().endswith(ARCHIVE_EXTENSIONS):
+                yield Entry(prefix + entry.name, data=entry.data, code="ARCHIVE_NESTED",
                             message="压缩包中又嵌套了压缩包，未展开。请把其中的文件直接放进一个压缩包后上传。")
-                continue
-            yield Entry(prefix + name, data=data)
+            else:
+                yield Entry(prefix + entry.name, data=entry.data)
+    except InputRejected as exc:
+        log.info("zip %s refused: %s", path.name, exc.detail)
+        yield Entry(prefix + (label or path.name), code=exc.code, message=exc.message)
 
 
 def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
@@ -258,7 +96,7 @@ def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
                 continue
             if child.suffix.lower() == ".zip":
                 yield from zip_entries(child, prefix=f"{path.name}/{rel}!")
-            elif child.stat().st_size > MAX_ENTRY_BYTES:
+            elif child.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
                 yield Entry(f"{path.name}/{rel}", code="FILE_TOO_LARGE", message="文件过大，未读取。")
             else:
                 yield Entry(f"{path.name}/{rel}", data=child.read_bytes())
@@ -266,7 +104,7 @@ def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
         yield from zip_entries(path, prefix=f"{path.name}!")
     elif not path.exists():
         yield Entry(path.name, code="FILE_NOT_FOUND", message=f"找不到文件 {path}。")
-    elif path.stat().st_size > MAX_ENTRY_BYTES:
+    elif path.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
         yield Entry(path.name, code="FILE_TOO_LARGE", message="文件过大，未读取。")
     else:
         yield Entry(path.name, data=path.read_bytes())
@@ -277,6 +115,8 @@ def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
 
 def create_job(store: Store, sources: list[dict[str, Any]], campaign_id: str, recommender_id: str,
                created_by: str) -> int:
+    """Queue a bulk ingest of ``sources`` (paths, or a zip already in the store) for one recommender; returns the
+    job id. Nothing is read yet: the runner spools and files the entries."""
     with store.session.begin() as s:
         job = Job(kind="ingest", campaign_id=campaign_id, recommender_id=recommender_id, created_by=created_by,
                   sources=sources, state="queued")
@@ -432,87 +272,3 @@ def _file_chunk(store: Store, job_id: int, chunk: list[Any], datas: list[bytes],
         for row in rows:
             with store.session.begin() as s:
                 file_all(s, [row])
-
-
-def job_summary(store: Store, job_id: int) -> dict[str, Any]:
-    with store.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise LookupError(job_id)
-        items = list(s.scalars(select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.seq)))
-        counts: dict[str, int] = {}
-        for item in items:
-            if item.state == "done":
-                counts[item.result] = counts.get(item.result, 0) + 1
-        summary = {"id": job.id, "kind": job.kind, "state": job.state, "campaign": job.campaign_id,
-                   "recommender": job.recommender_id, "total": job.total, "done": job.done, "counts": counts,
-                   "created_at": job.created_at.isoformat(),
-                   "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-                   "items": [{"seq": i.seq, "name": i.name, "state": i.state, "result": i.result, "code": i.code,
-                              "message": i.message, "submission_id": i.submission_id, "sha256": i.sha256}
-                             for i in items]}
-        if job.kind == COMPILE_KIND:
-            summary["compilation"] = compile_summary(job)
-        return summary
-
-
-def unfinished_jobs(store: Store, kind: str | None = None) -> list[int]:
-    """Jobs not yet done or failed, oldest first (of one kind, or all)."""
-    query = select(Job.id).where(Job.state.in_(("queued", "spooling", "running")))
-    if kind:
-        query = query.where(Job.kind == kind)
-    with store.session() as s:
-        return list(s.scalars(query.order_by(Job.id)))
-
-
-def run_any(store: Store, job_id: int, kind: str) -> None:
-    """Run a job of any kind to its end (what a runner calls)."""
-    if kind == COMPILE_KIND:
-        run_compile_job(store, job_id)
-    else:
-        run_job(store, job_id)
-
-
-class ThreadRunner:
-    """Jobs in a worker thread of this process; unfinished jobs are resumed when it starts."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.queue: queue.Queue[int] = queue.Queue()
-        self.thread = threading.Thread(target=self._loop, name="jth-jobs", daemon=True)
-        self.started = False
-
-    def start(self) -> None:
-        if not self.started:
-            self.started = True
-            try:
-                for job_id in unfinished_jobs(self.store):
-                    self.queue.put(job_id)
-            except SQLAlchemyError as exc:  # the database is not migrated yet (flask init-db is about to run)
-                log.warning("no jobs resumed: %s", str(exc).splitlines()[0][:200])
-            self.thread.start()
-
-    def submit(self, job_id: int) -> None:
-        self.start()
-        self.queue.put(job_id)
-
-    def _loop(self) -> None:
-        while True:
-            job_id = self.queue.get()
-            try:
-                with self.store.session() as s:
-                    job = s.get(Job, job_id)
-                    if job is None or job.state in ("done", "failed"):
-                        continue
-                    kind = job.kind
-                if not claim(self.store, job_id):
-                    continue  # another worker process runs it
-                run_any(self.store, job_id, kind)
-            except Exception as exc:  # a job must never take the worker down with it
-                log.exception("job %s failed", job_id)
-                with self.store.session.begin() as s:
-                    job = s.get(Job, job_id)
-                    if job is not None:
-                        job.state, job.error = "failed", str(exc)[:2000]
-            finally:
-                self.queue.task_done()

@@ -1,7 +1,7 @@
 """A targeted read of a .docx: body paragraphs, tables on a column grid, content controls, properties.
 
 The parser needs only visible text and where it sits, so this reads ``word/document.xml`` with lxml
-(through the hardened zip/XML layer in :mod:`safety`) instead of building python-docx's object model,
+(through the zip guard and hardened XML parser, :mod:`zipguard` and :mod:`xml`) instead of building python-docx's object model,
 which costs about ten times as much per document. Text is what a person sees: tracked deletions,
 field instructions, fallback copies of text boxes and moved-from text are left out; line breaks and
 tabs are kept.
@@ -16,8 +16,11 @@ from pathlib import Path
 
 from lxml import etree
 
+from service.office.limits import DEFAULT_LIMITS, Limits
 from service.office.marks import STRUCK_END, STRUCK_START, UNKNOWN_SYMBOL
-from service.office.safety import DEFAULT_LIMITS, InputRejected, Limits, parse_xml, read_member
+from service.office.rejected import InputRejected
+from service.office.xml import parse_xml
+from service.office.zipguard import read_member
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = "{%s}" % W_NS

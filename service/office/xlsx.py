@@ -2,7 +2,7 @@
 
 python-calamine reads a workbook about thirty times faster than openpyxl; it returns numbers as floats
 and dates as ``datetime`` values, which :mod:`normalize` turns into field values. Defined names and custom
-properties (the identity stamp) are read from their XML parts through the hardened layer in :mod:`safety`,
+properties (the identity stamp) are read from their XML parts through the zip guard and hardened XML parser,
 and every XML part is checked for DTDs before the Rust reader sees it.
 """
 
@@ -17,8 +17,11 @@ from typing import Any
 import python_calamine as pc
 
 from service.office.docx import read_properties
+from service.office.limits import DEFAULT_LIMITS, Limits
 from service.office.marks import STRUCK_END, STRUCK_START, CellError
-from service.office.safety import DEFAULT_LIMITS, InputRejected, Limits, has_dtd, parse_xml, read_member
+from service.office.rejected import InputRejected
+from service.office.xml import has_dtd, parse_xml
+from service.office.zipguard import read_member
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]{1,3})\$?(\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
 
@@ -226,7 +229,7 @@ def _defined_names(root: Any) -> dict[str, tuple[str, int, int]]:
 
 
 def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> XlsxDocument:
-    """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`safety.open_package`)."""
+    """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`sniff.open_package`)."""
     xml: dict[str, bytes] = {}
     for info in zf.infolist():
         if info.filename.lower().endswith((".xml", ".rels", ".vml")):

@@ -30,16 +30,16 @@ from pypdf.errors import PyPdfError
 
 from service.forms.catalog import ROOT, Catalog, catalog
 from service.forms.names import normalize_name
-from service.office.convert.client import (
+from service.office.convert.client import SOURCE_KINDS, get_converter
+from service.office.convert.protocol import (
     CONVERT_BUSY,
     CONVERT_FAILED,
     CONVERT_TIMEOUT,
     CONVERT_UNAVAILABLE,
     CONVERT_UNSUPPORTED,
-    SOURCE_KINDS,
     ConversionError,
-    get_converter,
 )
+from service.office.sniff import ZIP, media_type
 from service.outputs.exports import current_submissions, rank_of_groups, submitter_order
 from service.outputs.pdf import OFFICIAL_MARGINS, Margins
 from service.outputs.pdf import html_pdf as render_html_pdf
@@ -208,7 +208,7 @@ def _office_ext(name: str, data: bytes, media: str) -> str:
     ext = Path(name).suffix.lower()
     if ext in SOURCE_KINDS:
         return ext
-    zipped = data.startswith(b"PK\x03\x04")
+    zipped = media_type(data) == ZIP
     if media == "excel":
         return ".xlsx" if zipped else ".xls"
     return ".docx" if zipped else ".doc"

@@ -16,6 +16,7 @@ from service.forms.layout import Layout, Locator, core_key, label_key
 from service.office.docx import Cell, DocxDocument, Paragraph, Row, Sdt, Table
 from service.office.xlsx import Sheet, XlsxDocument, cell_ref
 from service.problems.location import Where
+from service.problems.report import Problem, problem
 
 CONTENT_CONTROL, DEFINED_NAME, LABEL, HEADER, NOT_FOUND = "content_control", "defined_name", "label", "header", "not_found"
 
@@ -29,8 +30,9 @@ class Found:
     how: str = NOT_FOUND
     where: Where | None = None
     label: str = ""
-    flag: str = ""
-    message: str = ""
+    flag: str = ""  # the problem code when a person must decide, worded by the catalogue with these:
+    variant: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
     candidates: list[Any] = field(default_factory=list)
 
 
@@ -42,8 +44,7 @@ class Extracted:
     arrays: dict[str, list[dict[str, Found]]]
     array_how: dict[str, tuple[str, Where | None]]
     sheet: str = ""
-    notes: list[str] = field(default_factory=list)  # worth knowing (another copy of the form, same content)
-    conflicts: list[str] = field(default_factory=list)  # for a person: another copy of the form says otherwise
+    problems: list[Problem] = field(default_factory=list)  # another copy of the form in the workbook
 
     def raw_values(self) -> tuple[dict[str, str], dict[str, list[dict[str, str]]]]:
         """What was read, compared the way labels are (blanks and widths ignored)."""
@@ -51,10 +52,6 @@ class Extracted:
             return label_key(str(found.raw)) if not _is_blank(found.raw) else ""
         return ({p: key(f) for p, f in self.scalars.items()},
                 {a: [{k: key(f) for k, f in item.items()} for item in items] for a, items in self.arrays.items()})
-
-
-CORRUPTED = ("该字段的文字被重复写入了多次（LibreOffice 7.4 另存含纯文本内容控件的文档时的已知问题），无法确定原文。"
-             "请在 Word 或 WPS 中打开原文件核对该处内容，删除重复部分后重新上传。")
 
 
 def repeated_unit(text: str) -> str | None:
@@ -71,7 +68,7 @@ def _corrupted(found: Found, text: str, sdts: list[Sdt], where: Where | None) ->
     """Flag a value that LibreOffice wrote several times over into plain-text controls."""
     unit = repeated_unit(text.strip())
     if unit and any(s.plain for s in sdts):
-        found.flag, found.message, found.candidates, found.where = "FIELD_CORRUPTED", CORRUPTED, [unit], where
+        found.flag, found.candidates, found.where = "FIELD_CORRUPTED", [unit], where
         return True
     return False
 
@@ -93,8 +90,7 @@ def _strip_static(text: str, static: tuple[str, ...]) -> str:
 def _ambiguous(found: Found, values: list[tuple[str, Where]]) -> Found:
     found.flag = "FIELD_AMBIGUOUS"
     found.candidates = [v for v, _ in values]
-    places = "；".join(f"{w.text()}：“{v[:40]}”" for v, w in values)
-    found.message = f"在文档中找到多个不同的值（{places}），请只保留一个。"
+    found.details = {"places": "；".join(f"{w.text()}：“{v[:40]}”" for v, w in values)}
     found.where = values[0][1]
     return found
 
@@ -174,7 +170,7 @@ def _by_sdt(doc: DocxDocument, loc: Locator, sdts: list[Sdt], index: _DocIndex, 
             where = (_cell_where(doc.tables[sdt.table], doc.tables[sdt.table].rows[sdt.row],
                                  doc.tables[sdt.table].rows[sdt.row].cells[sdt.cell]) if sdt.table is not None
                      else Where("paragraph", paragraph=sdt.paragraph))
-            found.how, found.where, found.flag, found.message = CONTENT_CONTROL, where, "FIELD_CORRUPTED", CORRUPTED
+            found.how, found.where, found.flag = CONTENT_CONTROL, where, "FIELD_CORRUPTED"
             return found
         if sdt.table is not None:
             table = doc.tables[sdt.table]
@@ -191,7 +187,7 @@ def _by_sdt(doc: DocxDocument, loc: Locator, sdts: list[Sdt], index: _DocIndex, 
                     text, where = section
         unit = repeated_unit(text.strip())
         if unit and (sdt.plain or doc.application.lower().startswith("libreoffice")):
-            found.how, found.where, found.flag, found.message = CONTENT_CONTROL, where, "FIELD_CORRUPTED", CORRUPTED
+            found.how, found.where, found.flag = CONTENT_CONTROL, where, "FIELD_CORRUPTED"
             found.candidates = [unit]
             return found
         values.append((text, where))
@@ -361,7 +357,8 @@ def _docx_array(doc: DocxDocument, array: str, columns: list[Locator], layout: L
                         # One merged cell over several rows shows its text on each of them.
                         origin = above[path]
                         item[key] = Found(path, origin.raw, HEADER, origin.where, label=header_cell.text,
-                                          flag=origin.flag, message=origin.message, candidates=origin.candidates)
+                                          flag=origin.flag, variant=origin.variant, details=origin.details,
+                                          candidates=origin.candidates)
                         continue
                     if cell is None or cell.continued:
                         item[key] = Found(path, "", HEADER, None, label=header_cell.text)
@@ -471,11 +468,10 @@ def extract_xlsx(book: XlsxDocument, layout: Layout) -> Extracted:
     read = extracted.raw_values() if others else None
     for name in others:
         if _extract_sheet(book, book.sheet(name), layout).raw_values() == read:
-            extracted.notes.append(f"工作簿中另有与本表内容相同的工作表“{name}”；只读取了“{sheet.name}”。")
+            extracted.problems.append(problem("SHEET_EXTRA", other=name, sheet=sheet.name))
         else:
-            extracted.conflicts.append(
-                f"工作簿中有两张内容不同的《{layout.title or '表格'}》：“{sheet.name}”与“{name}”；平台读取了“{sheet.name}”。"
-                "请删除不用的工作表后重新上传，或由平台人员核对应以哪一张为准。")
+            extracted.problems.append(problem("SHEET_CONFLICT", form=layout.title or "表格", sheet=sheet.name,
+                                              other=name))
     return extracted
 
 
@@ -541,9 +537,7 @@ def _hidden(item: dict[str, Found], row: int) -> None:
     """A filled row hidden in Excel: kept by mistake or withdrawn on purpose? Each value goes to a person."""
     for found in item.values():
         if not _is_blank(found.raw) and not found.flag:
-            found.flag, found.candidates = "FIELD_HIDDEN", [found.raw]
-            found.message = (f"第 {row + 1} 行在 Excel 中被隐藏（屏幕上和打印时都看不到），无法确定是否仍要报送；"
-                             "请取消隐藏并确认，或删除该行后重新上传。")
+            found.flag, found.candidates, found.details = "FIELD_HIDDEN", [found.raw], {"row": row + 1}
 
 
 def _xlsx_array(sheet: Sheet, layout: Layout, array: str) -> tuple[list[dict[str, Found]], tuple[str, Where | None]]:

@@ -47,8 +47,9 @@ class Normalized:
 
     value: Any = None
     note: str = ""  # an exact reformatting the person may want to know about
-    flag: str = ""  # a code when the value needs a person's confirmation
-    message: str = ""
+    flag: str = ""  # a problem code when the value needs a person's confirmation, worded by the catalogue with:
+    variant: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
     candidates: list[Any] = field(default_factory=list)
 
 
@@ -101,12 +102,9 @@ def _inline(field_: Field, text: str) -> Normalized:
         if "\n" in gaps and " " not in gaps:
             return Normalized(value=by_lines, note=f"分行填写的多个名称按“{by_lines}”读取")
         candidates = [joined, _GAP_BETWEEN_IDEOGRAPHS.sub(field_.separator, gapped)]
-        return Normalized(flag="FIELD_UNCERTAIN", candidates=candidates,
-                          message=f"“{typed}”的汉字之间有空格，无法确定是一个名称还是多个；一个名称请删去空格，"
-                                  f"多个名称请用“{field_.separator}”分隔。")
-    return Normalized(flag="FIELD_UNCERTAIN", candidates=[joined],
-                      message=f"“{typed}”的汉字之间有空格或换行，无法确定是否为一个完整名称；"
-                              "请删去多余的空格或换行，只填写一项。")
+        return Normalized(flag="FIELD_UNCERTAIN", variant="one_or_several", candidates=candidates,
+                          details={"typed": typed, "separator": field_.separator})
+    return Normalized(flag="FIELD_UNCERTAIN", variant="gap_in_name", candidates=[joined], details={"typed": typed})
 
 
 def _lines(text: str) -> Normalized:
@@ -119,9 +117,7 @@ def _lines(text: str) -> Normalized:
     if joined == items:
         return Normalized(value=items)
     split = [part for x in items for part in _GAP_BETWEEN_IDEOGRAPHS.split(x) if part]
-    return Normalized(flag="FIELD_UNCERTAIN", candidates=[joined, split],
-                      message="有一项的汉字之间有空格或换行，无法确定是一个名称还是多个；请每行只填写一个名称，"
-                              "名称中不要留空格。")
+    return Normalized(flag="FIELD_UNCERTAIN", variant="gap_in_item", candidates=[joined, split])
 
 
 def clean_narrative(text: str) -> str:
@@ -195,7 +191,7 @@ def _valid(year: int, month: int, day: int | None) -> bool:
 def _normalize_date(text: str, month_allowed: bool) -> Normalized:
     parsed = parse_date(text)
     if parsed == "two-digit":
-        return Normalized(flag="FIELD_UNCERTAIN", message="年份只写了两位，无法确定是哪一年，请写四位年份（如 2020-11-23）。")
+        return Normalized(flag="FIELD_UNCERTAIN", variant="two_digit_year")
     if parsed is None or isinstance(parsed, str):
         return Normalized(value=text)
     year, month, day = parsed
@@ -214,21 +210,19 @@ def _normalize_date(text: str, month_allowed: bool) -> Normalized:
 def _from_cell(field_: Field, raw: Any) -> Normalized | None:
     """Typed cell values from a spreadsheet reader (numbers, dates) before any text handling."""
     if isinstance(raw, CellError):
-        return Normalized(flag="FIELD_FORMULA_ERROR", candidates=[],
-                          message=f"单元格的公式算出了错误值 {raw}，不是填写的内容；请改正公式或直接填写数值。")
+        return Normalized(flag="FIELD_FORMULA_ERROR", details={"value": str(raw)})
     if isinstance(raw, bool):
         return Normalized(value=str(raw))
     if isinstance(raw, dt.datetime):
         if raw.time() != dt.time(0):
-            return Normalized(flag="FIELD_UNCERTAIN", message="单元格是日期时间，请只填写日期。", candidates=[raw.isoformat()])
+            return Normalized(flag="FIELD_UNCERTAIN", variant="date_and_time", candidates=[raw.isoformat()])
         raw = raw.date()
     if isinstance(raw, dt.date):
         if field_.format == "month" and raw.day == 1:
             # A date cell holds a day even when only 2012-05 was typed; which was meant cannot be known.
             month = raw.strftime("%Y-%m")
-            return Normalized(flag="FIELD_UNCERTAIN", candidates=[month, raw.isoformat()],
-                              message=f"单元格被 Excel 识别为日期 {raw.isoformat()}，无法确定填写的是 {month} 还是具体日期；"
-                                      "请把单元格设为“文本”格式后重新填写。")
+            return Normalized(flag="FIELD_UNCERTAIN", variant="month_or_day", candidates=[month, raw.isoformat()],
+                              details={"date": raw.isoformat(), "month": month})
         return Normalized(value=raw.isoformat())
     if isinstance(raw, float):
         if raw.is_integer() and abs(raw) < 1e15:
@@ -236,9 +230,8 @@ def _from_cell(field_: Field, raw: Any) -> Normalized | None:
         elif field_.format in ("date", "month") and re.fullmatch(r"\d{4}\.1", repr(raw)):
             # 2012.10 typed into a number cell is stored as 2012.1: October and January look the same.
             year = repr(raw)[:4]
-            return Normalized(flag="FIELD_UNCERTAIN", candidates=[f"{year}-10", f"{year}-01"],
-                              message=f"单元格中是数字 {raw!r}（Excel 会去掉小数末尾的 0），无法确定是 {year}年10月 还是 "
-                                      f"{year}年1月；请把单元格设为“文本”格式后按 {year}-10 的样式填写。")
+            return Normalized(flag="FIELD_UNCERTAIN", variant="october_or_january",
+                              candidates=[f"{year}-10", f"{year}-01"], details={"number": repr(raw), "year": year})
         else:
             return Normalized(value=repr(raw) if field_.type != "integer" else raw)
     if isinstance(raw, int):
@@ -272,8 +265,8 @@ def read_choice(text: str, options: tuple[str, ...]) -> Normalized:
         if len(positions) == 1 and bare == positions[0][2]:
             return Normalized(value=positions[0][2])
         if positions:
-            return Normalized(flag="FIELD_UNCERTAIN", candidates=found,
-                              message=f"无法确定选择了哪一项（“{spaced}”），请在所选项前打 ☑ 或只保留所选项。")
+            return Normalized(flag="FIELD_UNCERTAIN", variant="choice_unmarked", candidates=found,
+                              details={"text": spaced})
         return Normalized(value=spaced)
 
     def char(i: int) -> str:
@@ -282,8 +275,8 @@ def read_choice(text: str, options: tuple[str, ...]) -> Normalized:
     # A mark squeezed between two options (是√否) could belong to either.
     for (_s1, e1, _o1), (s2, _e2, _o2) in zip(positions, positions[1:], strict=False):
         if s2 == e1 + 1 and char(e1) in MARKED:
-            return Normalized(flag="FIELD_UNCERTAIN", candidates=found,
-                              message=f"无法确定勾选了哪一项（“{spaced}”），请只在所选项前打 ☑。")
+            return Normalized(flag="FIELD_UNCERTAIN", variant="choice_unclear", candidates=found,
+                              details={"text": spaced})
     # Box style puts a box before each option (☑是　☐否); a typed tick often follows the option (是√ 否).
     if any(char(s - 1) in MARKED or char(s - 1) in UNMARKED for s, _e, _o in positions):
         ticked = [o for s, _e, o in positions if char(s - 1) in MARKED]
@@ -294,10 +287,10 @@ def read_choice(text: str, options: tuple[str, ...]) -> Normalized:
     if not ticked:
         if not any(c in MARKED for c in spaced):
             return Normalized(value=None)  # the boxes as issued: nothing ticked
-        return Normalized(flag="FIELD_UNCERTAIN", candidates=found,
-                          message=f"无法确定勾选了哪一项（“{spaced}”），请只在所选项前打 ☑。")
-    return Normalized(flag="FIELD_AMBIGUOUS", candidates=ticked,
-                      message=f"勾选了多项（{'、'.join(ticked)}），只能选择一项。")
+        return Normalized(flag="FIELD_UNCERTAIN", variant="choice_unclear", candidates=found,
+                          details={"text": spaced})
+    return Normalized(flag="FIELD_AMBIGUOUS", variant="ticked", candidates=ticked,
+                      details={"options": "、".join(ticked)})
 
 
 # ---- the dispatcher ---------------------------------------------------------------------------------------
@@ -314,8 +307,8 @@ def _integer(text: str) -> Normalized:
         return Normalized(value=number, note=f"“{text.strip()}”按 {number} 读取")
     digits = re.findall(r"\d+", t)
     if digits:
-        return Normalized(flag="FIELD_UNCERTAIN", candidates=[int(d) for d in digits],
-                          message=f"“{text.strip()}”不是一个确定的整数，请只填写数字。")
+        return Normalized(flag="FIELD_UNCERTAIN", variant="not_an_integer", candidates=[int(d) for d in digits],
+                          details={"text": text.strip()})
     return Normalized(value=text.strip())
 
 
@@ -339,9 +332,7 @@ def _struck(field_: Field, text: str) -> Normalized:
         value = norm.value if norm.value is not None and not norm.flag else (reading.strip() or None)
         if value is not None and value not in candidates:
             candidates.append(value)
-    return Normalized(flag="FIELD_STRUCK", candidates=candidates,
-                      message=f"有加了删除线的文字（“{struck[:40]}”），无法确定是否仍算填写内容；请删去不用的文字"
-                              "（不要只加删除线）后重新上传，或由平台人员确认。")
+    return Normalized(flag="FIELD_STRUCK", candidates=candidates, details={"struck": struck[:40]})
 
 
 def is_narrative(field_: Field) -> bool:
@@ -363,8 +354,8 @@ def normalize(field_: Field, raw: Any) -> Normalized:
     if STRUCK_START in text:
         return _struck(field_, text)
     if UNKNOWN_SYMBOL in text:
-        return Normalized(flag="FIELD_UNCERTAIN", candidates=[text.replace(UNKNOWN_SYMBOL, "").strip()],
-                          message="填写内容中有从符号字体插入、无法识别的符号；请改用 ☑ 或 √ 等常用字符重新填写。")
+        return Normalized(flag="FIELD_UNCERTAIN", variant="unknown_symbol",
+                          candidates=[text.replace(UNKNOWN_SYMBOL, "").strip()])
     if field_.type == "lines":
         return _lines(text)
     if field_.type == "integer":

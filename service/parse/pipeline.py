@@ -16,13 +16,16 @@ from service.forms.catalog import Catalog, Form, catalog
 from service.forms.fields import Field
 from service.forms.layout import Layout, core_key, label_key, layout
 from service.forms.stamp import Stamp
-from service.office.convert.client import ConversionError, get_converter
+from service.office.convert.client import get_converter
+from service.office.convert.protocol import ConversionError
 from service.office.docx import DocxDocument, Paragraph, read_docx
-from service.office.safety import DEFAULT_LIMITS, InputRejected, Limits, open_package, sniff
+from service.office.limits import DEFAULT_LIMITS, Limits
+from service.office.rejected import InputRejected
+from service.office.sniff import open_package, sniff
 from service.office.xlsx import XlsxDocument, read_xlsx
 from service.parse.extract import NOT_FOUND, Extracted, Found, Where, extract_docx, extract_xlsx
 from service.parse.normalize import normalize
-from service.problems.report import ERROR, INFO, REVIEW, FieldReport, ParseResult, Problem
+from service.problems.report import ERROR, REVIEW, FieldReport, ParseResult, Problem, problem, reported
 from service.validate.rules import document_rules
 from service.validate.schema import check_record
 
@@ -46,33 +49,28 @@ def parse(
     result = ParseResult(file=filename, received_at=received.isoformat(timespec="seconds"))
     try:
         doc, result.format, result.converted = _open(data, filename, converter, limits)
-    except InputRejected as exc:
-        return _unreadable(result, exc.code, exc.message)
-    except ConversionError as exc:
-        return _unreadable(result, exc.code, exc.message)
+    except (InputRejected, ConversionError) as exc:
+        return _unreadable(result, reported(exc.code, exc.message))
 
-    form, identified_by, problem = identify(doc, cat, campaign)
+    form, identified_by, found = identify(doc, cat, campaign)
     if form is None:
-        return _unreadable(result, problem.code, problem.message)
+        return _unreadable(result, found)
     result.campaign, result.form, result.form_title = form.campaign_id, form.id, form.title
     result.identified_by = identified_by
     stamp = Stamp.from_properties(doc.custom) if identified_by == "stamp" else None
     result.schema_version = stamp.schema_version if stamp else form.version
     result.entity, result.issuance = (stamp.entity, stamp.issuance) if stamp else ("", "")
-    if problem is not None:
-        result.add(problem)
-        if problem.severity == ERROR:
+    if found is not None:
+        result.add(found)
+        if found.severity == ERROR:
             return result
     if stamp and stamp.schema_version.split(".")[0] != form.version.split(".")[0]:
-        result.add(Problem("FORM_VERSION", f"文件使用的是旧版表格（{stamp.schema_version}），当前版本为 {form.version}；"
-                           "请下载最新模板重新填写，或由平台人员核对。", REVIEW))
+        result.add(problem("FORM_VERSION", used=stamp.schema_version, current=form.version))
 
     lay = layout(form)
     extracted = extract_docx(doc, lay) if isinstance(doc, DocxDocument) else extract_xlsx(doc, lay)
-    for note in extracted.notes:
-        result.add(Problem("SHEET_EXTRA", note, INFO))
-    for conflict in extracted.conflicts:
-        result.add(Problem("SHEET_CONFLICT", conflict, REVIEW))
+    for sheet_problem in extracted.problems:
+        result.add(sheet_problem)
     _build_record(result, form, lay, extracted)
     _validate(result, form, lay)
     document_rules(result, form, cat, received)
@@ -101,9 +99,9 @@ def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str
     return result
 
 
-def _unreadable(result: ParseResult, code: str, message: str) -> ParseResult:
+def _unreadable(result: ParseResult, why: Problem) -> ParseResult:
     result.readable = False
-    result.add(Problem(code, message, ERROR))
+    result.add(why)
     return result
 
 
@@ -180,43 +178,34 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
                 score, other = next(((sc, f) for sc, f in _scored(cat, kind, keys) if f is not form), (0.0, None))
                 if other is not None and score >= MIN_STRUCTURE_SCORE:
                     if campaign and other.campaign_id != campaign:
-                        return other, "structure", Problem(
-                            "FORM_WRONG_CAMPAIGN", f"这份文件的内容是“{cat.campaigns[other.campaign_id].title}”的"
-                            f"《{other.title}》，不属于本次征集。请上传本次征集要求的表格。")
-                    return other, "structure", Problem(
-                        "FORM_STAMP_MISMATCH", f"文件的身份标识是《{form.title}》，但内容是《{other.title}》"
-                        f"（匹配度 {score:.0%}），已按内容识别；请核对是否上传了正确的文件，最好使用平台下载的"
-                        f"《{other.title}》模板重新填写。", REVIEW)
+                        return other, "structure", problem(
+                            "FORM_WRONG_CAMPAIGN", variant="by_content",
+                            campaign=cat.campaigns[other.campaign_id].title, form=other.title)
+                    return other, "structure", problem("FORM_STAMP_MISMATCH", stamped=form.title, form=other.title,
+                                                       score=score)
             if campaign and form.campaign_id != campaign:
                 wanted = cat.campaigns[campaign].title if campaign in cat.campaigns else campaign
-                return form, "stamp", Problem(
-                    "FORM_WRONG_CAMPAIGN",
-                    f"这份文件是“{known.title}”的《{form.title}》，不属于本次征集“{wanted}”。请上传本次征集要求的表格。")
+                return form, "stamp", problem("FORM_WRONG_CAMPAIGN", variant="by_stamp", campaign=known.title,
+                                              form=form.title, wanted=wanted)
             return form, "stamp", None
     scored = _scored(cat, kind, _doc_keys(doc))
     if not scored or scored[0][0] < MIN_STRUCTURE_SCORE:
         expected = "、".join(f"《{f.title}》" for c in cat.campaigns.values() for f in c.forms.values()
                             if campaign in (None, c.id))
-        return None, "", Problem(
-            "FORM_UNKNOWN", f"无法识别这份文件是哪一张表格：文件中找不到表格的标题和栏目名称。请使用平台下载的模板填写"
-            f"（可接受的表格：{expected}），不要删除或改写表格中的栏目名称。")
+        return None, "", problem("FORM_UNKNOWN", forms=expected)
     best_score = scored[0][0]
     best = [f for s, f in scored if s == best_score]
     if campaign:
         in_campaign = [f for f in best if f.campaign_id == campaign]
         if not in_campaign:
             form = best[0]
-            return form, "structure", Problem(
-                "FORM_WRONG_CAMPAIGN", f"这份文件看起来是“{cat.campaigns[form.campaign_id].title}”的《{form.title}》，"
-                "不属于本次征集。请上传本次征集要求的表格。")
+            return form, "structure", problem("FORM_WRONG_CAMPAIGN", campaign=cat.campaigns[form.campaign_id].title,
+                                              form=form.title)
         best = in_campaign
     if len(best) > 1:
-        return None, "", Problem("FORM_AMBIGUOUS", "这份文件与多张表格的版式相同，且缺少身份标识，无法确定属于哪次征集。"
-                                 "请在上传时选择征集活动，或使用平台下载的模板重新填写。")
+        return None, "", problem("FORM_AMBIGUOUS")
     form = best[0]
-    return form, "structure", Problem(
-        "FORM_INFERRED", f"文件缺少平台模板的身份标识（可能是把内容复制到了新文档），已按标题和栏目名称识别为《{form.title}》"
-        f"（匹配度 {best_score:.0%}）。", INFO)
+    return form, "structure", problem("FORM_INFERRED", form=form.title, score=best_score)
 
 
 # ---- record -----------------------------------------------------------------------------------------------
@@ -225,8 +214,7 @@ def identify(doc: DocxDocument | XlsxDocument, cat: Catalog, campaign: str | Non
 def _label_gone(result: ParseResult, field_: Field, found: Found, path: str, title: str) -> None:
     """An optional field whose label is no longer in the document: its value may be there, unlabelled."""
     if found.how == NOT_FOUND and not field_.required and not field_.array and found.label:
-        result.add(Problem("FIELD_LABEL_MISSING", f"“{title}”：文档中找不到“{label_key(found.label)}”栏目，无法读取该项；"
-                           "请勿删除或改写模板中的栏目名称，或由平台人员核对该项内容。", REVIEW, path, title))
+        result.add(problem("FIELD_LABEL_MISSING", path=path, title=title, label=label_key(found.label)))
 
 
 def _as_values(field_: Field, candidates: list[Any]) -> list[Any]:
@@ -247,12 +235,12 @@ def _field_value(result: ParseResult, field_: Field, found: Found, path: str, ti
     report = FieldReport(path, title, found.how, found.where, None, raw)
     if found.flag:
         report.flag = found.flag
-        result.add(Problem(found.flag, f"“{title}”：{found.message}", REVIEW, path, title, found.where,
-                           _as_values(field_, found.candidates)))
+        result.add(problem(found.flag, variant=found.variant, path=path, title=title, where=found.where,
+                           candidates=_as_values(field_, found.candidates), **found.details))
     elif norm is not None and norm.flag:
         report.flag = norm.flag
-        result.add(Problem(norm.flag, f"“{title}”：{norm.message}", REVIEW, path, title, found.where,
-                           list(norm.candidates)))
+        result.add(problem(norm.flag, variant=norm.variant, path=path, title=title, where=found.where,
+                           candidates=norm.candidates, **norm.details))
     elif norm is not None:
         report.value, report.note = norm.value, norm.note
     result.fields.append(report)
@@ -303,21 +291,19 @@ def _where_of(result: ParseResult, path: str) -> Where | None:
 
 def _validate(result: ParseResult, form: Form, lay: Layout) -> None:
     flagged = {p.path for p in result.problems if p.severity == REVIEW}
-    for problem in check_record(form, result.record):
-        if problem.path in flagged:
+    for wrong in check_record(form, result.record):
+        if wrong.path in flagged:
             continue  # already waiting for a person's decision
-        where = _where_of(result, problem.path)
-        message = problem.message
-        if problem.code == "FIELD_REQUIRED":
-            loc = lay.locators.get(problem.path)
-            found = next((f for f in result.fields if f.path == problem.path), None)
-            if loc is not None and found is not None and found.how == NOT_FOUND and loc.kind in (
-                    "heading_paras", "heading_rows"):
-                result.add(Problem("SECTION_MISSING", f"缺少“{loc.label.strip()}”部分：请按模板保留该标题并在其下填写内容。",
-                                   ERROR, problem.path, problem.title, where))
-                continue
-            if loc is not None and found is not None and found.how == NOT_FOUND:
-                message += f"（文档中找不到“{label_key(loc.label)}”栏目，请勿删除或改写模板中的栏目名称）"
-            elif loc is not None:
-                message += f"：请在“{label_key(loc.label)}”处填写"
-        result.add(Problem(problem.code, message, ERROR, problem.path, problem.title, where))
+        where = _where_of(result, wrong.path)
+        at = {"path": wrong.path, "title": wrong.title, "where": where}
+        loc = lay.locators.get(wrong.path) if wrong.code == "FIELD_REQUIRED" else None
+        if loc is None:
+            result.add(reported(wrong.code, wrong.message, **at))
+            continue
+        found = next((f for f in result.fields if f.path == wrong.path), None)
+        if found is not None and found.how == NOT_FOUND and loc.kind in ("heading_paras", "heading_rows"):
+            result.add(problem("SECTION_MISSING", **at, section=loc.label.strip()))
+        elif found is not None and found.how == NOT_FOUND:
+            result.add(problem("FIELD_REQUIRED", variant="label_missing", **at, label=label_key(loc.label)))
+        else:
+            result.add(problem("FIELD_REQUIRED", variant="at_label", **at, label=label_key(loc.label)))

@@ -7,9 +7,11 @@ reported and change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.problems.catalogue import entry
 from service.problems.location import Where
 
 ERROR, REVIEW, INFO = "error", "review", "info"
@@ -39,6 +41,29 @@ class Problem:
         if self.candidates:
             out["candidates"] = self.candidates
         return out
+
+
+def problem(code: str, /, *, variant: str | None = None, path: str = "", title: str = "", where: Where | None = None,
+            candidates: Iterable[Any] = (), **fields: Any) -> Problem:
+    """The one way to make a problem: its wording and severity come from the catalogue entry of ``code``.
+
+    ``fields`` fill the entry's template (``variant`` picks another wording of the same code); ``title`` is the
+    field's Chinese title, shown in the message when the template names it. An unknown code or variant raises
+    UnknownProblem, a missing or unexpected field TypeError, so a typo fails the first test that reaches it.
+    """
+    spec = entry(code)
+    if "title" in spec.fields(variant):
+        if not title:
+            raise TypeError(f"{code}: the message names the field, give its title")
+        fields["title"] = title
+    return Problem(code, spec.text(variant, **fields), spec.severity, path, title, where, list(candidates))
+
+
+def reported(code: str, message: str, *, path: str = "", title: str = "", where: Where | None = None) -> Problem:
+    """A problem another layer has already worded (the office's rejections and conversion failures carry their
+    own texts, a schema check its field problems); the code must still be in the catalogue, which gives its
+    severity."""
+    return Problem(code, message, entry(code).severity, path, title, where)
 
 
 @dataclass

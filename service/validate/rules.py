@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from service.forms.catalog import Campaign, Catalog, Form
 from service.forms.names import NameIndex, normalize_name
-from service.problems.report import ERROR, INFO, REVIEW, ParseResult, Problem
+from service.problems.report import ParseResult, problem
 from service.validate.wordcount import word_count
 
 
@@ -90,8 +90,7 @@ def _late(result: ParseResult, campaign: Campaign, received: dt.datetime) -> Non
     deadline = deadline_of(campaign)
     if received > deadline:
         days = (received.astimezone(deadline.tzinfo).date() - deadline.date()).days
-        result.add(Problem("SUBMISSION_LATE", f"提交时间晚于截止日期 {campaign.data['deadline']}（逾期 {days} 天），"
-                           "已标记为逾期报送，由平台人员决定是否受理。", REVIEW))
+        result.add(problem("SUBMISSION_LATE", deadline=campaign.data["deadline"], days=days))
 
 
 def _recommender(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign, rules: dict) -> None:
@@ -104,23 +103,20 @@ def _recommender(result: ParseResult, form: Form, cat: Catalog, campaign: Campai
     source = campaign.data["submitters"]
     match = _index(cat, source).match(str(name))
     path = spec["name_field"]
+    at = {"path": path, "title": _title(form, path), "where": _where(result, path)}
     if match.exact is None:
-        near = "、".join(r["name"] for r in match.near)
-        hint = f"是否应为“{near}”？" if near else "请填写推荐单位的全称（如“辽宁省教育厅”）。"
-        result.add(Problem("RECOMMENDER_UNKNOWN", f"推荐单位“{name}”不在本次推荐范围名单中。{hint}", REVIEW, path,
-                           _title(form, path), _where(result, path), [r["name"] for r in match.near]))
+        near = {"variant": "near", "near": "、".join(r["name"] for r in match.near)} if match.near else {}
+        result.add(problem("RECOMMENDER_UNKNOWN", **at, candidates=[r["name"] for r in match.near], name=name, **near))
         return
     row = match.exact
     if result.entity and result.entity != row.get("id"):
-        result.add(Problem("ENTITY_MISMATCH", f"这份表格是为“{_entity_name(cat, source, result.entity)}”下载的，"
-                           f"但推荐单位填写为“{name}”。请核对推荐单位。", REVIEW, path, _title(form, path),
-                           _where(result, path)))
+        result.add(problem("ENTITY_MISMATCH", **at, entity=_entity_name(cat, source, result.entity), name=name))
     rtype = campaign.recommender_type(row.get("type", ""))
     type_value = result.record.get(spec.get("type_field", ""))
     if rtype and type_value and type_value != rtype["label"]:
         tpath = spec["type_field"]
-        result.add(Problem("RECOMMENDER_TYPE_MISMATCH", f"“{name}”属于“{rtype['label']}”，推荐单位类型却填写为“{type_value}”。"
-                           "请改为正确的类型。", ERROR, tpath, _title(form, tpath), _where(result, tpath)))
+        result.add(problem("RECOMMENDER_TYPE_MISMATCH", path=tpath, title=_title(form, tpath),
+                           where=_where(result, tpath), name=name, type=rtype["label"], written=type_value))
 
 
 def _entity_name(cat: Catalog, source: str, entity_id: str) -> str:
@@ -139,16 +135,12 @@ def _excluded(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign,
     for path in paths:
         for ipath, name in _values(result.record, path):
             match = index.match(str(name))
-            title = _title(form, ipath)
+            at = {"path": ipath, "title": _title(form, ipath), "where": _where(result, ipath)}
             if match.exact is not None:
-                result.add(Problem("GROUP_FIRST_BATCH", f"“{name}”已入围第一批示范性职业教育集团（联盟）培育单位"
-                                   f"（附件1第{match.exact.get('seq')}号），不在本次推荐范围，请从推荐名单中删除。",
-                                   ERROR, ipath, title, _where(result, ipath)))
+                result.add(problem("GROUP_FIRST_BATCH", **at, name=name, seq=match.exact.get("seq")))
             elif match.near:
-                names = "、".join(r["name"] for r in match.near)
-                result.add(Problem("GROUP_FIRST_BATCH_NEAR", f"“{name}”与第一批培育单位“{names}”名称非常接近，"
-                                   "请人工核对是否为同一集团（第一批培育单位不在推荐范围）。", REVIEW, ipath, title,
-                                   _where(result, ipath), [r["name"] for r in match.near]))
+                result.add(problem("GROUP_FIRST_BATCH_NEAR", **at, candidates=[r["name"] for r in match.near],
+                                   name=name, near="、".join(r["name"] for r in match.near)))
 
 
 def _eligible(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign, rules: dict) -> None:
@@ -161,20 +153,18 @@ def _eligible(result: ParseResult, form: Form, cat: Catalog, campaign: Campaign,
     for path in paths:
         for ipath, name in _values(result.record, path):
             match = index.match(str(name))
-            title = _title(form, ipath)
+            at = {"path": ipath, "title": _title(form, ipath), "where": _where(result, ipath)}
             if match.exact is None:
                 if match.near:
-                    near = "、".join(r["name"] for r in match.near)
-                    result.add(Problem("GROUP_NEAR_ELIGIBLE", f"“{name}”不在名单中，与“{near}”非常接近，请人工核对。",
-                                       REVIEW, ipath, title, _where(result, ipath), [r["name"] for r in match.near]))
+                    result.add(problem("GROUP_NEAR_ELIGIBLE", **at, candidates=[r["name"] for r in match.near],
+                                       name=name, near="、".join(r["name"] for r in match.near)))
                 else:
-                    result.add(Problem("GROUP_NOT_ELIGIBLE", f"“{name}”不是本次通知名单中的集团。名单为：{names}。"
-                                       "请填写名单中的集团名称。", ERROR, ipath, title, _where(result, ipath)))
+                    result.add(problem("GROUP_NOT_ELIGIBLE", **at, name=name, names=names))
                 continue
             row = match.exact
             if result.entity and result.entity != row.get("id"):
-                result.add(Problem("ENTITY_MISMATCH", f"这份表格是为“{_entity_name(cat, source, result.entity)}”下载的，"
-                                   f"但集团名称填写为“{name}”。请核对。", REVIEW, ipath, title, _where(result, ipath)))
+                result.add(problem("ENTITY_MISMATCH", variant="group", **at,
+                                   entity=_entity_name(cat, source, result.entity), name=name))
             _entity_fields_agree(result, form, row)
 
 
@@ -188,8 +178,8 @@ def _entity_fields_agree(result: ParseResult, form: Form, row: dict) -> None:
         if _name_set(expected) != _name_set(given):
             shown = "、".join(expected) if isinstance(expected, list) else expected
             written = "、".join(given) if isinstance(given, list) else given
-            result.add(Problem("LEAD_SCHOOL_MISMATCH", f"“{_title(form, path)}”填写为“{written}”，与通知名单中的“{shown}”不一致。"
-                               "请填写本集团名单中的牵头单位。", ERROR, path, _title(form, path), _where(result, path)))
+            result.add(problem("LEAD_SCHOOL_MISMATCH", path=path, title=_title(form, path), where=_where(result, path),
+                               written=written, listed=shown))
 
 
 def _name_set(value: Any) -> set[str]:
@@ -205,10 +195,9 @@ def _char_limit(result: ParseResult, form: Form) -> None:
     result.metrics["char_count"] = count
     result.metrics["char_limit"] = limit
     if count > limit:
-        result.add(Problem("TOO_MANY_CHARS", f"正文共 {count} 字（按 Word“字数统计”的字数计），超过 {limit} 字的限制 "
-                           f"{count - limit} 字。请精简后重新上传。", ERROR))
+        result.add(problem("TOO_MANY_CHARS", count=count, limit=limit, over=count - limit))
     else:
-        result.add(Problem("CHAR_COUNT", f"正文共 {count} 字（上限 {limit} 字）。", INFO))
+        result.add(problem("CHAR_COUNT", count=count, limit=limit))
 
 
 def _ranking(result: ParseResult, form: Form, rules: dict) -> None:
@@ -221,10 +210,9 @@ def _ranking(result: ParseResult, form: Form, rules: dict) -> None:
     expected = list(range(1, len(ranks) + 1))
     if sorted(ranks) != expected:
         dup = sorted({r for r in ranks if ranks.count(r) > 1})
-        detail = f"重复的序号：{'、'.join(map(str, dup))}；" if dup else ""
-        result.add(Problem("RANK_SEQUENCE", f"推荐排序应为 1 到 {len(ranks)} 的连续整数，不重复、不缺号；"
-                           f"表中填写的是 {'、'.join(map(str, ranks))}。{detail}请重新排序。", ERROR,
-                           spec["field"].split("[]")[0], _title(form, spec["field"])))
+        repeated = {"variant": "duplicates", "duplicates": "、".join(map(str, dup))} if dup else {}
+        result.add(problem("RANK_SEQUENCE", path=spec["field"].split("[]")[0], title=_title(form, spec["field"]),
+                           count=len(ranks), ranks="、".join(map(str, ranks)), **repeated))
 
 
 def _sums(result: ParseResult, form: Form, rules: dict) -> None:
@@ -236,10 +224,9 @@ def _sums(result: ParseResult, form: Form, rules: dict) -> None:
         if not isinstance(total, int) or not all(isinstance(p, int) for p in parts):
             continue
         if sum(parts) != total:
-            names = "+".join(_title(form, p) for p in spec["parts"])
-            result.add(Problem("SUM_MISMATCH", f"“{_title(form, spec['total'])}”填写为 {total}，但各类成员单位数之和为 "
-                               f"{sum(parts)}（{names}）。请核对后修改。", ERROR, spec["total"],
-                               _title(form, spec["total"]), _where(result, spec["total"])))
+            result.add(problem("SUM_MISMATCH", path=spec["total"], title=_title(form, spec["total"]),
+                               where=_where(result, spec["total"]), total=total, sum=sum(parts),
+                               parts="+".join(_title(form, p) for p in spec["parts"])))
 
 
 def _quota(cat: Catalog, campaign: Campaign, record: dict) -> tuple[int, str] | None:
@@ -257,8 +244,7 @@ def _list_quota(result: ParseResult, form: Form, cat: Catalog, campaign: Campaig
     quota = _quota(cat, campaign, record)
     items = record.get(spec["list"]) or []
     if quota and len(items) > quota[0]:
-        result.add(Problem("QUOTA_EXCEEDED", f"{quota[1]}最多推荐 {quota[0]} 个集团，汇总表中列了 {len(items)} 个。"
-                           "请按推荐排序保留前几名后重新上传。", ERROR, spec["list"]))
+        result.add(problem("QUOTA_EXCEEDED", path=spec["list"], kind=quota[1], quota=quota[0], count=len(items)))
 
 
 # ---- across a recommender's files -------------------------------------------------------------------------
@@ -296,8 +282,7 @@ def _batch_quota(files: list[ParseResult], cat: Catalog, campaign: Campaign) -> 
     groups = {normalize_name(str(f.record.get("group_name", ""))) for f in letters}
     if quota and len(groups) > quota[0]:
         for f in letters:
-            f.add(Problem("QUOTA_EXCEEDED", f"{quota[1]}最多推荐 {quota[0]} 个集团，本推荐单位提交的推荐书已超过名额。"
-                          "请只报送推荐排序靠前的集团，撤回其余推荐书。", ERROR))
+            f.add(problem("QUOTA_EXCEEDED", variant="letters", kind=quota[1], quota=quota[0]))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -322,11 +307,11 @@ def _cross_check(files: list[ParseResult], cat: Catalog, campaign: Campaign, che
     for dupes in by_name.values():
         if len(dupes) > 1:
             for f in dupes:
-                f.add(Problem("DUPLICATE_SUBMISSION", f"同一推荐单位为“{f.record.get(item_key)}”提交了 {len(dupes)} 份"
-                              f"《{item_form.title}》（{'、'.join(d.file for d in dupes)}），请只保留一份。", REVIEW))
+                f.add(problem("DUPLICATE_SUBMISSION", group=f.record.get(item_key), count=len(dupes),
+                              form=item_form.title, files="、".join(d.file for d in dupes)))
     if not lists:
         for f in items:
-            f.add(Problem("LIST_MISSING", f"本推荐单位尚未提交《{list_form.title}》，无法核对推荐排序和信息一致性。", INFO))
+            f.add(problem("LIST_MISSING", form=list_form.title))
         return
     ranked: set[str] = set()
     for lst in lists:
@@ -338,9 +323,8 @@ def _cross_check(files: list[ParseResult], cat: Catalog, campaign: Campaign, che
             letters = by_name.get(name, [])
             ipath = f"{check['list']}.{i}.{list_key}"
             if not letters:
-                lst.add(Problem("RANK_NO_LETTER", f"汇总表第{i + 1}行的“{row[list_key]}”没有对应的《{item_form.title}》。"
-                                f"请同时提交该集团的{item_form.title}。", ERROR, ipath, _title(list_form, ipath),
-                                _where(lst, ipath)))
+                lst.add(problem("RANK_NO_LETTER", path=ipath, title=_title(list_form, ipath), where=_where(lst, ipath),
+                                row=i + 1, group=row[list_key], form=item_form.title))
                 continue
             for letter in letters:
                 for list_field, item_fields in check.get("agree", []):
@@ -353,14 +337,12 @@ def _cross_check(files: list[ParseResult], cat: Catalog, campaign: Campaign, che
                     ltitle, ititle = _title(list_form, lpath), _title(item_form, options[0])
                     b = values[0]
                     shown = "、".join(b) if isinstance(b, list) else b
-                    message = (f"“{row[list_key]}”的{ltitle}：汇总表填写“{a}”，推荐书（{letter.file}）填写“{shown}”，"
-                               "两者不一致，请核对后统一。")
-                    lst.add(Problem("CROSS_FORM_MISMATCH", message, ERROR, lpath, ltitle, _where(lst, lpath)))
-                    letter.add(Problem("CROSS_FORM_MISMATCH", message, ERROR, options[0], ititle,
-                                       _where(letter, options[0])))
+                    said = {"group": row[list_key], "item": ltitle, "listed": a, "file": letter.file, "written": shown}
+                    lst.add(problem("CROSS_FORM_MISMATCH", path=lpath, title=ltitle, where=_where(lst, lpath), **said))
+                    letter.add(problem("CROSS_FORM_MISMATCH", path=options[0], title=ititle,
+                                       where=_where(letter, options[0]), **said))
     for name, letters in by_name.items():
         if name not in ranked:
             for f in letters:
-                f.add(Problem("LETTER_NOT_RANKED", f"“{f.record.get(item_key)}”不在本推荐单位的《{list_form.title}》中。"
-                              "请在汇总表中列入并排序，或撤回这份推荐书。", ERROR, item_key, _title(item_form, item_key),
-                              _where(f, item_key)))
+                f.add(problem("LETTER_NOT_RANKED", path=item_key, title=_title(item_form, item_key),
+                              where=_where(f, item_key), group=f.record.get(item_key), form=list_form.title))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.forms.catalog import Form
+from service.problems.catalogue import entry, message
 
 
 @dataclass(frozen=True)
@@ -21,22 +22,20 @@ class FieldProblem:
     message: str
 
 
+#: JSON Schema keyword → problem code (the wording is the code's entry in data/problems.json).
 _CODES = {
-    "required": ("FIELD_REQUIRED", "必须填写"),
-    "type": ("FIELD_TYPE", "应填写{expected}"),
-    "enum": ("FIELD_ENUM", "只能填写以下选项之一：{options}"),
-    "pattern": ("FIELD_PATTERN", "格式不正确：{description}"),
-    "format": ("FIELD_FORMAT", "格式不正确：{description}"),
-    "maxLength": ("FIELD_TOO_LONG", "超出长度限制（最多 {limit} 字）"),
-    "minLength": ("FIELD_TOO_SHORT", "内容过短"),
-    "minimum": ("FIELD_RANGE", "数值不能小于 {limit}"),
-    "maxItems": ("FIELD_TOO_MANY", "最多 {limit} 项"),
-    "minItems": ("FIELD_TOO_FEW", "至少 {limit} 项"),
-    "additionalProperties": ("FIELD_UNKNOWN", "表单中没有这个字段"),
+    "required": "FIELD_REQUIRED",
+    "type": "FIELD_TYPE",
+    "enum": "FIELD_ENUM",
+    "pattern": "FIELD_PATTERN",
+    "format": "FIELD_FORMAT",
+    "maxLength": "FIELD_TOO_LONG",
+    "minLength": "FIELD_TOO_SHORT",
+    "minimum": "FIELD_RANGE",
+    "maxItems": "FIELD_TOO_MANY",
+    "minItems": "FIELD_TOO_FEW",
+    "additionalProperties": "FIELD_UNKNOWN",
 }
-
-
-_EXPECTED = {"integer": "整数（阿拉伯数字，如 12）", "string": "文字", "array": "一项或多项内容", "object": "表格行"}
 
 
 def _title(form: Form, path: list) -> tuple[str, str]:
@@ -64,13 +63,13 @@ def check_record(form: Form, record: dict, *, partial: bool = False) -> list[Fie
             missing = err.message.split("'")[1] if "'" in err.message else ""
             path = path + [missing]
         dotted, title = _title(form, path)
-        code, template = _CODES.get(str(err.validator), ("FIELD_INVALID", "不符合要求"))
+        code = _CODES.get(str(err.validator), "FIELD_INVALID")
         spec = err.schema if isinstance(err.schema, dict) else {}
-        msg = template.format(
-            options="、".join(map(str, spec.get("enum", []))),
-            description=spec.get("description", ""),
-            limit=err.validator_value,
-            expected=_EXPECTED.get(str(err.validator_value), "正确类型的内容"),
-        )
-        out.append(FieldProblem(dotted, title, code, f"“{title}”{msg}"))
+        # A type error is worded per expected type (整数、文字 …); a union of types gets the general wording.
+        expected = str(err.validator_value)
+        variant = expected if code == "FIELD_TYPE" and expected in entry(code).variants else None
+        values = {"title": title, "options": "、".join(map(str, spec.get("enum", []))),
+                  "description": spec.get("description", ""), "limit": err.validator_value}
+        wanted = entry(code).fields(variant)
+        out.append(FieldProblem(dotted, title, code, message(code, variant, **{k: values[k] for k in wanted})))
     return out

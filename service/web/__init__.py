@@ -7,7 +7,7 @@ Secure when served over HTTPS); every form carries a CSRF token (Flask-WTF); the
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Blueprint, Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -30,16 +30,20 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
-def init_web(app: Flask) -> None:
+def init_web(app: Flask, token_api: Blueprint) -> None:
+    """The pages' blueprints, CSRF protection, security headers and template helpers. ``token_api`` (registered
+    before) authenticates by bearer token, not by cookie, so it and the blueprints nested in it are exempt from
+    CSRF: Flask-WTF compares a request's own blueprint only, not its parents."""
     if app.config.get("HTTPS"):
         # Served over HTTPS (JTH_HTTPS=true behind the proxy): the cookie never travels in clear.
         app.config["SESSION_COOKIE_SECURE"] = True
     csrf.init_app(app)
 
-    from service import api
     from service.web import admin, auth, pages, recommender, schools
 
-    csrf.exempt(api.bp)
+    for name, blueprint in app.blueprints.items():
+        if name == token_api.name or name.startswith(token_api.name + "."):
+            csrf.exempt(blueprint)
     app.register_blueprint(auth.bp)
     app.register_blueprint(schools.bp)
     app.register_blueprint(recommender.bp)

@@ -12,7 +12,9 @@ from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged,
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
-from service.jobs.ingest import ThreadRunner, create_job, job_summary
+from service.jobs.ingest import create_job
+from service.jobs.runner import runner_for
+from service.jobs.summary import job_summary
 from service.store import store_for
 from service.store.audit import audit
 from service.store.models import Job, StoredFile, Submission
@@ -24,13 +26,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 STATUSES = ("accepted", "needs_review", "rejected", "late", "unreadable")
 COLORS = {"accepted": "#1e7b34", "needs_review": "#d69e2e", "rejected": "#b42318", "late": "#4c51bf",
           "unreadable": "#7b8794", "missing": "#e4e7eb"}
-
-
-def runner() -> ThreadRunner:
-    jobs = current_app.extensions.get("jth_jobs")
-    if jobs is None:
-        jobs = current_app.extensions["jth_jobs"] = ThreadRunner(store_for(current_app))
-    return jobs
 
 
 def _campaign_arg() -> Any:
@@ -131,7 +126,7 @@ def ingest():
                 s.flush()
             sources.append({"kind": "stored", "sha256": sha, "name": f.filename})
     job_id = create_job(store, sources, campaign_id, who, g.user.username)
-    runner().submit(job_id)
+    runner_for(current_app).submit(job_id)
     return redirect(url_for("admin.job", job_id=job_id))
 
 
@@ -175,7 +170,7 @@ def compile_start():
     if campaign is None or (who and who not in {r["id"] for r in cat.entities(campaign.data.get("submitters", ""))}):
         abort(400, "请选择征集活动和报送单位。")
     job_id = create_compile_job(store_for(current_app), campaign_id, who or None, g.user.username)
-    runner().submit(job_id)
+    runner_for(current_app).submit(job_id)
     return redirect(url_for("admin.job", job_id=job_id))
 
 

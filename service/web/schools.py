@@ -14,8 +14,8 @@ from flask import Blueprint, abort, request
 
 from service.forms.catalog import Form, catalog
 from service.forms.fields import Field, arrays
-from service.parse.normalize import is_narrative, normalize
-from service.problems.report import ParseResult
+from service.parse.normalize import Normalized, is_narrative, normalize
+from service.problems.report import ParseResult, problem
 from service.render.form import prefill, render
 from service.validate.rules import document_rules
 from service.validate.schema import check_record
@@ -117,6 +117,11 @@ def _field_spec(field_: Field, value: Any, errors: dict[str, list[str]], name: s
             "errors": errors.get(name, [])}
 
 
+def _uncertain(field_: Field, n: Normalized) -> str:
+    """Why a typed value cannot be taken as it is, worded as the report of a returned file words it."""
+    return problem(n.flag, variant=n.variant, title=field_.title, **n.details).message
+
+
 def read_form(form: Form, data) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, int]]:
     """The record from the posted fields, normalized the way the parser normalizes what people type."""
     record: dict[str, Any] = {}
@@ -130,7 +135,7 @@ def read_form(form: Form, data) -> tuple[dict[str, Any], dict[str, list[str]], d
             continue
         n = normalize(field_, raw)
         if n.flag:
-            problems.setdefault(field_.path, []).append(n.message)
+            problems.setdefault(field_.path, []).append(_uncertain(field_, n))
         elif n.value is not None:
             record[field_.path] = n.value
     for array, columns in arrays(form.fields).items():
@@ -145,7 +150,7 @@ def read_form(form: Form, data) -> tuple[dict[str, Any], dict[str, list[str]], d
                     continue
                 n = normalize(field_, raw)
                 if n.flag:
-                    problems.setdefault(f"{array}.{len(items)}.{field_.key}", []).append(n.message)
+                    problems.setdefault(f"{array}.{len(items)}.{field_.key}", []).append(_uncertain(field_, n))
                 elif n.value is not None:
                     item[field_.key] = n.value
             if item:
@@ -188,17 +193,17 @@ def fill(campaign_id: str, form_id: str):
         return page("schools/fill.html", _view(form, record, {}, {}, []))
     record, errors, counts = read_form(form, request.form)
     missing: list[str] = []
-    for problem in check_record(form, record):
-        if problem.code == "FIELD_REQUIRED":
-            missing.append(problem.title)
+    for wrong in check_record(form, record):
+        if wrong.code == "FIELD_REQUIRED":
+            missing.append(wrong.title)
             continue
-        errors.setdefault(problem.path, []).append(problem.message)
+        errors.setdefault(wrong.path, []).append(wrong.message)
     # The campaign's rules too (first-batch groups, 推荐排序, member sums, the 14 Liaoning groups …), as the
     # platform will apply them to the returned file; the deadline is not this page's business.
     checked = ParseResult(file="web", campaign=campaign_id, form=form_id, record=record)
     document_rules(checked, form, catalog(), BEFORE_ANY_DEADLINE)
-    for problem in checked.errors:
-        errors.setdefault(problem.path or "", []).append(problem.message)
+    for wrong in checked.errors:
+        errors.setdefault(wrong.path or "", []).append(wrong.message)
     if request.form.get("add_row") or errors:
         status = 422 if errors and not request.form.get("add_row") else 200
         return page("schools/fill.html", _view(form, record, errors, counts, missing), status)

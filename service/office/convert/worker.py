@@ -1,4 +1,4 @@
-"""LibreOffice conversion worker, driven over stdin/stdout by ``service.office.convert.client``.
+"""LibreOffice conversion worker, driven over stdin/stdout by ``service.office.convert.pool``.
 
 Run as ``/usr/bin/python3 worker.py [--soffice BIN] [--state-dir DIR]
 [--connect-timeout S]`` (Debian's interpreter: ``import uno`` only works there,
@@ -61,8 +61,9 @@ import time
 import uuid
 from typing import Any
 
-# Error codes shared with service.office.convert.client (kept as plain strings because this
-# script cannot import the service package).
+# Error codes shared with service.office.convert.protocol, spelled out again because this script cannot import
+# it: it runs under Debian's /usr/bin/python3 -I (the only interpreter with uno), which puts neither the venv
+# nor this script's folder on sys.path.
 CODE_FAILED = "CONVERT_FAILED"
 CODE_UNSUPPORTED = "CONVERT_UNSUPPORTED"
 
@@ -413,7 +414,11 @@ def unix_sockets_of_group(pgid: int) -> list[str]:
 
 
 def remove_sockets(paths: list[str]) -> None:
-    """Unlink soffice's leftover pipe sockets (only sockets, only OSL_PIPE_*)."""
+    """Unlink soffice's leftover pipe sockets (only sockets, only OSL_PIPE_*).
+
+    The service has the same few lines (``process._remove_sockets``) for a worker it had to kill; this script
+    cannot import them (see the error codes above).
+    """
     for path in paths:
         if not os.path.basename(path).startswith("OSL_PIPE_"):
             continue

@@ -1,11 +1,8 @@
-"""Bearer-token authentication for the API: who is calling, and may they call this endpoint.
+"""Bearer-token authentication for the API: who is calling, and may they call this endpoint; and ``GET /me``.
 
 Tokens come from the store (``flask tokens create``; only their sha256 is kept). A missing or malformed
 ``Authorization`` header answers 401 ``AUTH_REQUIRED``, an unknown or revoked token 401 ``AUTH_INVALID``, a
 role that may not use the endpoint 403 ``FORBIDDEN``. The school role uses the web pages, not this API.
-
-:class:`ApiError` lives here (not in :mod:`service.api`) so that this module imports nothing of the API and
-every API module can import it first.
 """
 
 from __future__ import annotations
@@ -15,23 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Blueprint, current_app, g, jsonify, request
 
+from service.api.errors import ApiError
 from service.store import store_for
 from service.store.auth import user_for_token
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jth"'}
 ROLE_LABELS = {"admin": "平台管理员", "recommender": "推荐单位", "school": "学校"}
 
-
-class ApiError(Exception):
-    """A refusal with a stable code and a Chinese message; raised anywhere in an API view, answered as JSON
-    ``{"error": {"code", "message", ...extra}}`` by the handler in :mod:`service.api`."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
-        super().__init__(code, message)
-        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers or {}, extra
+bp = Blueprint("auth", __name__)
 
 
 @dataclass(frozen=True)
@@ -98,3 +88,12 @@ def token_required(*roles: str) -> Callable:
 def current_user() -> ApiUser:
     """The authenticated caller (inside a view decorated with :func:`token_required`)."""
     return g.api_user
+
+
+@bp.get("/me")
+@token_required("admin", "recommender", "school")
+def me():
+    """The account the token belongs to."""
+    user = current_user()
+    return jsonify({"username": user.username, "display_name": user.display_name, "role": user.role,
+                    "entity_id": user.entity_id})

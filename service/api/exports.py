@@ -1,0 +1,128 @@
+"""Taking submissions out through the API: records as xlsx/CSV/JSON and the consolidated 汇总表 (admins only), and
+the 资料汇编 PDF, at once or as a background job (a recommender account gets its own unit's).
+
+The export and compile modules write their own audit entries (actor = the caller).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from service.api.auth import current_user, token_required
+from service.api.errors import ApiError
+from service.api.files import download
+from service.api.jobs import queued
+from service.api.limits import MAX_ID
+from service.api.params import acting_recommender, bad, campaign_or_404, form_filter, recommender_filter, status_filter
+from service.jobs.compile import KIND as COMPILE_KIND
+from service.jobs.compile import create_compile_job
+from service.store import store_for
+from service.store.audit import audit
+from service.store.models import Job
+
+bp = Blueprint("exports", __name__)
+EXPORT_MEDIA = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+XLSX = EXPORT_MEDIA["xlsx"]
+
+
+def _not_deployed(exc: ModuleNotFoundError, module: str, what: str) -> None:
+    if exc.name != module:
+        raise exc
+    raise ApiError(501, "NOT_IMPLEMENTED", f"{what}功能尚未部署。") from None
+
+
+@bp.get("/campaigns/<campaign_id>/export")
+@token_required("admin")
+def export(campaign_id: str):
+    """The records of a campaign as xlsx, CSV (one form) or JSON; accepted ones unless ``status`` says otherwise."""
+    user = current_user()
+    campaign = campaign_or_404(campaign_id)
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in EXPORT_MEDIA:
+        raise bad(f"参数 format 只能是：{'、'.join(EXPORT_MEDIA)}。", "EXPORT_FORMAT")
+    form_id = form_filter(campaign)
+    if fmt == "csv" and form_id is None and len(campaign.forms) > 1:
+        raise bad(f"CSV 每次导出一个表单，请用参数 form 指定（可用：{'、'.join(campaign.forms)}）。",
+                  "EXPORT_FORM_REQUIRED")
+    statuses = status_filter(("accepted",))
+    try:
+        from service.outputs.exports import export_records
+    except ModuleNotFoundError as exc:
+        _not_deployed(exc, "service.outputs.exports", "导出")
+    data = export_records(store_for(current_app), campaign.id, fmt, statuses, form_id=form_id, actor=user.username)
+    name = f"{campaign.id}-{form_id or '全部表单'}-报送数据.{fmt}"
+    return download(data, EXPORT_MEDIA[fmt], name)
+
+
+@bp.get("/campaigns/<campaign_id>/summary.xlsx")
+@token_required("admin")
+def summary_xlsx(campaign_id: str):
+    """The consolidated 推荐名单汇总表 of the whole campaign."""
+    user = current_user()
+    campaign = campaign_or_404(campaign_id)
+    try:
+        from service.outputs.exports import consolidated_summary
+    except ModuleNotFoundError as exc:
+        _not_deployed(exc, "service.outputs.exports", "汇总表导出")
+    try:
+        data = consolidated_summary(store_for(current_app), campaign.id, actor=user.username)
+    except LookupError as exc:  # the campaign is known: it has no ranked list form
+        raise ApiError(404, "SUMMARY_NOT_AVAILABLE", str(exc)) from None
+    return download(data, XLSX, f"{campaign.id}-推荐名单汇总表.xlsx")
+
+
+@bp.post("/campaigns/<campaign_id>/compilations")
+@token_required("admin", "recommender")
+def start_compilation(campaign_id: str):
+    """The 资料汇编 as a background job (a recommender's account compiles its own unit's)."""
+    user = current_user()
+    campaign = campaign_or_404(campaign_id)
+    recommender = recommender_filter(user)
+    if recommender and user.is_admin:
+        acting_recommender(user, campaign, recommender)
+    job_id = create_compile_job(store_for(current_app), campaign.id, recommender, user.username)
+    return queued(job_id)
+
+
+@bp.get("/jobs/<int:job_id>/result")
+@token_required("admin", "recommender")
+def job_result(job_id: int):
+    """The PDF a finished compile job produced."""
+    user = current_user()
+    store = store_for(current_app)
+    with store.session() as s:
+        job = s.get(Job, job_id) if job_id <= MAX_ID else None
+        if job is None or job.kind != COMPILE_KIND or (not user.is_admin and job.recommender_id != user.entity_id):
+            raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号资料汇编任务。")
+        if not job.result_sha256:
+            raise ApiError(404, "JOB_RESULT_NOT_READY", f"第 {job_id} 号任务尚未生成资料汇编（状态：{job.state}）。")
+        sha, campaign_id, who = job.result_sha256, job.campaign_id, job.recommender_id
+    with store.session.begin() as s:
+        audit(s, user.username, "export", f"campaign:{campaign_id}", kind="pdf", job=job_id)
+    suffix = f"-{who}" if who else ""
+    return download(store.files.get(sha), "application/pdf", f"{campaign_id}-资料汇编{suffix}.pdf")
+
+
+@bp.get("/campaigns/<campaign_id>/compilation.pdf")
+@token_required("admin", "recommender")
+def compilation(campaign_id: str):
+    """The submissions compiled into one PDF for the expert panel (a recommender gets its own unit's)."""
+    user = current_user()
+    campaign = campaign_or_404(campaign_id)
+    recommender = recommender_filter(user)
+    if recommender and user.is_admin:
+        acting_recommender(user, campaign, recommender)  # an unknown unit is a clear 400
+    try:
+        from service.outputs.dossier import CompileError, compile_pdf
+    except ModuleNotFoundError as exc:
+        _not_deployed(exc, "service.outputs.dossier", "PDF 汇编")
+    try:
+        data = compile_pdf(store_for(current_app), campaign.id, recommender_id=recommender, actor=user.username)
+    except CompileError as exc:
+        raise ApiError(422, "COMPILE_FAILED", str(exc)) from None
+    suffix = f"-{recommender}" if recommender else ""
+    return download(data, "application/pdf", f"{campaign.id}-材料汇编{suffix}.pdf")

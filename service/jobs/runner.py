@@ -1,0 +1,107 @@
+"""Where jobs run: the :class:`JobRunner` interface, the in-process :class:`ThreadRunner`, and the dispatch from a
+job's kind to the code that runs it.
+
+:class:`ThreadRunner` runs jobs in a worker thread of this process (started with the app) and resumes unfinished
+jobs when it starts. A deployment that outgrows one machine implements :class:`JobRunner` on its task queue and
+calls the same :func:`run_any`. Every job claims its row first (:mod:`service.jobs.claim`), so runners in several
+processes never run one job twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.jobs.claim import claim
+from service.jobs.compile import KIND as COMPILE_KIND
+from service.jobs.compile import run_compile_job
+from service.jobs.ingest import run_job
+from service.store import Store, store_for
+from service.store.models import Job
+
+log = logging.getLogger(__name__)
+
+_runner_lock = threading.Lock()
+
+
+class JobRunner(Protocol):
+    """Where jobs run: in this process (:class:`ThreadRunner`) or on a distributed task queue."""
+
+    def submit(self, job_id: int) -> None: ...
+
+
+def unfinished_jobs(store: Store, kind: str | None = None) -> list[int]:
+    """Jobs not yet done or failed, oldest first (of one kind, or all)."""
+    query = select(Job.id).where(Job.state.in_(("queued", "spooling", "running")))
+    if kind:
+        query = query.where(Job.kind == kind)
+    with store.session() as s:
+        return list(s.scalars(query.order_by(Job.id)))
+
+
+def run_any(store: Store, job_id: int, kind: str) -> None:
+    """Run a job of any kind to its end (what a runner calls)."""
+    if kind == COMPILE_KIND:
+        run_compile_job(store, job_id)
+    else:
+        run_job(store, job_id)
+
+
+class ThreadRunner:
+    """Jobs in a worker thread of this process; unfinished jobs are resumed when it starts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="jth-jobs", daemon=True)
+        self.started = False
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            try:
+                for job_id in unfinished_jobs(self.store):
+                    self.queue.put(job_id)
+            except SQLAlchemyError as exc:  # the database is not migrated yet (flask init-db is about to run)
+                log.warning("no jobs resumed: %s", str(exc).splitlines()[0][:200])
+            self.thread.start()
+
+    def submit(self, job_id: int) -> None:
+        self.start()
+        self.queue.put(job_id)
+
+    def _loop(self) -> None:
+        while True:
+            job_id = self.queue.get()
+            try:
+                with self.store.session() as s:
+                    job = s.get(Job, job_id)
+                    if job is None or job.state in ("done", "failed"):
+                        continue
+                    kind = job.kind
+                if not claim(self.store, job_id):
+                    continue  # another worker process runs it
+                run_any(self.store, job_id, kind)
+            except Exception as exc:  # a job must never take the worker down with it
+                log.exception("job %s failed", job_id)
+                with self.store.session.begin() as s:
+                    job = s.get(Job, job_id)
+                    if job is not None:
+                        job.state, job.error = "failed", str(exc)[:2000]
+            finally:
+                self.queue.task_done()
+
+
+def runner_for(app: Any) -> ThreadRunner:
+    """The app's job runner, made once per app (the pages, the API and the autostart share it; the lock keeps two
+    first requests from making two). It starts on first use, or when the app starts it under a web server."""
+    with _runner_lock:
+        runner = app.extensions.get("jth_jobs")
+        if runner is None:
+            runner = app.extensions["jth_jobs"] = ThreadRunner(store_for(app))
+        return runner

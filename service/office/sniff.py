@@ -1,0 +1,251 @@
+"""What a file really is, from its content: the one magic-number table, and the gate every upload passes.
+
+Schools upload Word/Excel files produced by every tool imaginable (Office, WPS, LibreOffice, exports from
+other systems, phone scans renamed to .doc). Nothing in this service may *parse* those bytes before
+:func:`sniff` has looked at them, because the parsers downstream (python-docx, openpyxl, LibreOffice) will
+happily decompress a zip bomb, expand XML entities or run for minutes on a hostile file.
+
+* :data:`MAGIC` is the one table of content signatures for everything the platform receives (office files,
+  scans and photos, PDF, archives, programs); :func:`media_type` reads it, for attachments, exports and the
+  dossier as much as for forms.
+* :func:`sniff` identifies an upload and refuses encrypted, macro-enabled, image/PDF and non-office files with
+  a stable code and a Chinese message that tells the teacher how to fix it; the file name is only a hint used
+  to pick between formats that share a container (Word vs. WPS 文字, Excel vs. WPS 表格).
+* :func:`open_package` opens a document's zip behind :mod:`service.office.zipguard`, and says precisely what
+  a file that is no zip is instead.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service.office.limits import DEFAULT_LIMITS, Limits, MiB
+from service.office.ole import ole_ext
+from service.office.packages import package_ext
+from service.office.rejected import InputRejected
+from service.office.rtf import check_rtf
+from service.office.zipguard import check_package, open_zip
+from service.problems.catalogue import FIX_RESAVE
+
+ZIP = "application/zip"
+OLE = "application/x-ole-storage"
+RTF = "application/rtf"
+PDF = "application/pdf"
+
+
+def _starts(*prefixes: bytes) -> Callable[[bytes], bool]:
+    return lambda data: data.startswith(prefixes)
+
+
+# Brands of an ISO media file (``ftyp`` box) that hold a HEIF/AVIF still image: what phones save photos as.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+
+#: Every content signature the platform knows, as (media type, test on the first bytes), first match wins.
+#: Zip and OLE are containers: :func:`sniff` looks inside them to tell a .docx from an .odt or a .doc from an
+#: .xls. The order matters only for PDF, whose header may follow other bytes and so is tried late.
+MAGIC: tuple[tuple[str, Callable[[bytes], bool]], ...] = (
+    (ZIP, _starts(b"PK\x03\x04", b"PK\x05\x06")),  # OOXML, ODF, OFD and plain zips (an empty zip has no entry)
+    (OLE, _starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),  # .doc/.xls/.wps/.et, and OOXML with a password
+    (RTF, _starts(b"{\\rtf")),
+    ("image/png", _starts(b"\x89PNG\r\n\x1a\n")),
+    ("image/jpeg", _starts(b"\xff\xd8\xff")),
+    ("image/gif", _starts(b"GIF87a", b"GIF89a")),
+    ("image/tiff", _starts(b"II*\x00", b"MM\x00*")),
+    ("image/bmp", lambda data: data.startswith(b"BM") and len(data) >= 26 and data[6:10] == bytes(4)),
+    ("image/webp", lambda data: data.startswith(b"RIFF") and data[8:12] == b"WEBP"),
+    ("image/heif", lambda data: data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS),
+    (PDF, lambda data: b"%PDF-" in data[:1024]),  # the header may legally follow some junk within the first KiB
+    ("application/vnd.rar", _starts(b"Rar!\x1a\x07")),
+    ("application/x-7z-compressed", _starts(b"7z\xbc\xaf\x27\x1c")),
+    ("application/gzip", _starts(b"\x1f\x8b")),
+    ("application/x-bzip2", _starts(b"BZh")),
+    ("application/vnd.microsoft.portable-executable", _starts(b"MZ")),
+    ("application/x-executable", _starts(b"\x7fELF")),
+)
+
+#: Pictures, as :func:`media_type` names them (scans and photos of a signed and sealed page).
+IMAGE_TYPES = frozenset(media for media, _ in MAGIC if media.startswith("image/"))
+#: Archives other than zip (a zip may be an office document: only :func:`sniff` can tell).
+ARCHIVE_TYPES = frozenset({"application/vnd.rar", "application/x-7z-compressed", "application/gzip",
+                           "application/x-bzip2"})
+EXECUTABLE_TYPES = frozenset({"application/vnd.microsoft.portable-executable", "application/x-executable"})
+
+
+def media_type(data: bytes) -> str | None:
+    """The media type the content says (``image/png``, ``application/pdf``, ``application/zip`` …), or None.
+
+    Only the signature is read: a zip may be a .docx or a bundle, an OLE file a .doc or an .xls; :func:`sniff`
+    tells those apart and checks that the file is safe to open.
+    """
+    head = bytes(data[:1024])
+    return next((media for media, test in MAGIC if test(head)), None)
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What an upload really is.
+
+    ``ext`` is the extension to store/convert the file under (never the
+    uploaded name's extension, which may lie); ``needs_conversion`` tells the
+    pipeline to run LibreOffice before the OOXML parser sees it.
+    """
+
+    kind: str
+    ext: str
+    needs_conversion: bool
+
+
+#: Everything the platform takes, by the extension its content calls for.
+_TAKEN: dict[str, Sniffed] = {
+    ".docx": Sniffed("docx", ".docx", False),
+    ".xlsx": Sniffed("xlsx", ".xlsx", False),
+    # A form saved as a template (.dotx/.xltx) is the same package with another main content type.
+    ".dotx": Sniffed("docx", ".dotx", False),
+    ".xltx": Sniffed("xlsx", ".xltx", False),
+    ".odt": Sniffed("odt", ".odt", True),
+    ".ods": Sniffed("ods", ".ods", True),
+    ".doc": Sniffed("ole-doc", ".doc", True),
+    ".wps": Sniffed("ole-doc", ".wps", True),
+    ".xls": Sniffed("ole-xls", ".xls", True),
+    ".et": Sniffed("ole-xls", ".et", True),
+    ".rtf": Sniffed("rtf", ".rtf", True),
+}
+
+
+def sniff(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> Sniffed:
+    """Identify an upload by its content and reject anything unsafe.
+
+    The name is consulted only to choose between formats that share one
+    container: an OLE Word file named ``.wps`` is WPS 文字 (LibreOffice wants
+    the right extension to pick the import filter), an OLE workbook named
+    ``.et`` is WPS 表格.  A ``.docx`` renamed ``.xlsx`` still sniffs as docx.
+
+    Raises :class:`InputRejected`; returns :class:`Sniffed` only for files the
+    rest of the pipeline can handle (directly or after conversion).
+    """
+    _check_size(data, limits)
+    data = bytes(data)
+    if media_type(data) == ZIP:
+        zf = open_package(data, limits)
+        try:
+            return _TAKEN[package_ext(zf, limits)]
+        finally:
+            zf.close()
+    return _sniff_non_zip(data, _name_hint(filename), limits)
+
+
+def open_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
+    """Open a document's zip package after the guard's bounded structural checks.
+
+    Checks run on the central directory only (no decompression beyond a
+    4-byte peek per member), so a bomb is rejected in milliseconds; see
+    :func:`service.office.zipguard.check_package`. A file that is no zip is
+    refused with the precise reason (encrypted, image, …) when there is one.
+
+    This is container-level only: call :func:`sniff` first to classify the
+    document (macros, main part, content types).  The caller owns the
+    returned ZipFile and must close it.
+    """
+    _check_size(data, limits)
+    data = bytes(data)
+    if media_type(data) != ZIP:
+        sniffed = _sniff_non_zip(data, "", limits)
+        raise InputRejected(
+            "OOXML_INVALID",
+            message="文件不是 .docx/.xlsx 格式（可能是旧版 .doc/.xls、WPS 或 RTF 文件），"
+            "需要先转换后才能读取。" + FIX_RESAVE,
+            detail={"reason": "not_a_zip", "detected": sniffed.kind},
+        )
+    stream = io.BytesIO(data)
+    zf = open_zip(stream, limits.max_zip_entries)
+    try:
+        check_package(zf, stream, limits)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def _check_size(data: bytes, limits: Limits) -> None:
+    """Cheapest checks first: nothing else runs on an empty or huge upload."""
+    size = len(data)
+    if size == 0:
+        raise InputRejected("FILE_EMPTY", detail={"size": 0})
+    if size > limits.max_file_bytes:
+        raise InputRejected(
+            "FILE_TOO_LARGE",
+            message=(
+                f"文件大小为 {size:,} 字节（约 {size / MiB:.2f} MB），超过平台上限 "
+                f"{limits.max_file_bytes:,} 字节（{limits.max_file_bytes / MiB:g} MB）。请在 Word/WPS 中压缩图片"
+                "（文件 → 压缩图片）、删除无关的图片或附件后重新上传。"
+            ),
+            detail={"size": size, "limit": limits.max_file_bytes},
+        )
+
+
+def _name_hint(filename: str | None) -> str:
+    """Lower-case extension of the uploaded name (old browsers send full paths)."""
+    if not filename:
+        return ""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return posixpath.splitext(base)[1].lower()
+
+
+def _sniff_non_zip(data: bytes, hint: str, limits: Limits) -> Sniffed:
+    """Classify everything that is not a zip container."""
+    media = media_type(data)
+    if media == OLE:
+        return _TAKEN[ole_ext(data, hint)]
+    if media == RTF:
+        check_rtf(data, limits)
+        return _TAKEN[".rtf"]
+    if media in IMAGE_TYPES or media == PDF:
+        # Scans and photos arrive renamed to .doc surprisingly often.
+        raise InputRejected("FILE_IMAGE_OR_PDF", detail={"detected": media.split("/")[1]})
+    looks_like = _looks_like(data, media)
+    raise InputRejected(
+        "FILE_NOT_OFFICE",
+        message=_NOT_OFFICE_MESSAGES.get(looks_like),
+        detail={"detected": looks_like},
+    )
+
+
+_NOT_OFFICE_MESSAGES: dict[str, str] = {
+    "html": "文件实际是网页（HTML/MHT）格式，只是扩展名为 .doc/.xls"
+    "（常见于从其他系统导出的文件）。" + FIX_RESAVE,
+    "office-xml": "文件是 Word/Excel 2003 XML 格式，平台无法直接读取。" + FIX_RESAVE,
+    "archive": "文件是压缩包（RAR/7z 等），不是 Word/Excel 文档。"
+    "请解压后分别上传其中的 Word/Excel 文件。",
+    "executable": "文件是程序文件，不是 Word/Excel 文档，已拒绝。"
+    "请上传 Word（.docx/.doc）或 Excel（.xlsx/.xls）文件。",
+}
+
+
+def _looks_like(data: bytes, media: str | None) -> str:
+    """Best guess for a non-office upload, used to pick a more helpful message."""
+    if media in EXECUTABLE_TYPES:
+        return "executable"
+    if media in ARCHIVE_TYPES:
+        return "archive"
+    text = data[:65536]
+    if text.startswith((b"\xff\xfe", b"\xfe\xff")):  # web pages and Word 2003 XML saved as UTF-16
+        text = text[: len(text) // 2 * 2].decode("utf-16", "replace").encode("utf-8", "replace")
+    text = text.lstrip(b"\xef\xbb\xbf \t\r\n")
+    while text.startswith(b"<!--") and b"-->" in text:  # comments before the real start
+        text = text[text.index(b"-->") + 3:].lstrip(b" \t\r\n")
+    text = text[:4096].lower()
+    if text.startswith(b"mime-version") or b"multipart/related" in text[:512]:
+        return "html"
+    if b"<html" in text or b"<!doctype html" in text or b"<table" in text:
+        return "html"
+    if text.startswith(b"<?xml") and b"mso-application" in text:
+        return "office-xml"
+    if text.startswith(b"<?xml"):
+        return "xml"
+    if b"\x00" not in data[:4096]:
+        return "text"
+    return "binary"
