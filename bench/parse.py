@@ -24,7 +24,7 @@ from openpyxl import load_workbook  # noqa: E402
 
 from service.parse.pipeline import parse  # noqa: E402
 from service.render.form import render  # noqa: E402
-from tests.docx_edit import edit, remove_tags  # noqa: E402
+from tests.support.docx_edit import edit, remove_tags  # noqa: E402
 
 WHEN = dt.datetime(2020, 11, 20, tzinfo=dt.UTC)
 

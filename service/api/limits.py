@@ -1,5 +1,5 @@
 """The API's bounds and enumerations, one place for the routes that enforce them and the OpenAPI document that
-states them (``tests/test_openapi.py`` checks that the two agree)."""
+states them (``tests/api/test_openapi.py`` checks that the two agree)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of ``/api/v1``, served at ``GET /api/v1/openapi.json``.
 
 It is a Python dict built from the same data the API serves (campaign and form ids from the catalogue, the
-request body of ``render`` from the forms' JSON Schemas), and ``tests/test_openapi.py`` holds it to the truth:
+request body of ``render`` from the forms' JSON Schemas), and ``tests/api/test_openapi.py`` holds it to the truth:
 every route is in it, and schemathesis checks the live app's answers against it.
 """
 

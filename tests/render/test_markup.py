@@ -1,0 +1,61 @@
+"""Returned files marked up with their problems: Word comments at the right cell, Excel cell comments."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from lxml import etree
+from openpyxl import load_workbook
+
+from service.parse.pipeline import parse
+from service.render.form import render
+from service.render.markup import mark
+from tests.support import docx_edit as de
+from tests.support.records import ON_TIME, letter
+from tests.support.samples import sample, soffice_convert
+
+W = de.W
+
+
+def comments_by_cell(content: bytes) -> dict[str, str]:
+    """Text of the cell each comment is anchored in → the comment's text."""
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        body = etree.fromstring(zf.read("word/document.xml"))
+        comments = etree.fromstring(zf.read("word/comments.xml"))
+    texts = {c.get(W + "id"): de.text_of(c) for c in comments.iter(W + "comment")}
+    out = {}
+    for start in body.iter(W + "commentRangeStart"):
+        holder = next((a for a in start.iterancestors() if a.tag in (W + "tc", W + "p")), None)
+        if holder is not None and holder.tag == W + "p" and holder.getparent().tag == W + "tc":
+            holder = holder.getparent()
+        left = holder.getprevious() if holder is not None and holder.tag == W + "tc" else None
+        key = de.text_of(left) if left is not None else de.text_of(holder)
+        out[key] = texts[start.get(W + "id")]
+    return out
+
+
+def test_docx_problems_become_comments_beside_their_labels(tmp_path, lo_profile):
+    content = de.edit(render("jth-2020", "recommendation_letter", letter(members_total=90)).content,
+                      lambda r: de.set_text(de.right_of(r, "手机"), "1390416"))
+    result = parse(content, "推荐书.docx", received_at=ON_TIME["jth-2020"]).to_dict()
+    marked = mark(content, "docx", result["errors"] + result["warnings"])
+    comments = comments_by_cell(marked)
+    assert "联系人手机" in comments["手机"] and "FIELD_PATTERN" in comments["手机"]
+    assert any("SUM_MISMATCH" in text for text in comments.values())
+    path = tmp_path / "批注.docx"
+    path.write_bytes(marked)
+    pdf = soffice_convert([path], "pdf", tmp_path / "pdf", lo_profile)[0]
+    assert pdf.stat().st_size > 0  # the marked-up file opens in an office suite
+
+
+def test_xlsx_problems_become_cell_comments_with_highlight():
+    rows = sample("summary_table")["rows"]
+    rows[1]["contact_phone"] = "12345"
+    content = render("jth-2020", "summary_table", dict(sample("summary_table"), rows=rows)).content
+    result = parse(content, "汇总表.xlsx", received_at=ON_TIME["jth-2020"]).to_dict()
+    marked = mark(content, "xlsx", result["errors"])
+    ws = load_workbook(io.BytesIO(marked))["推荐名单汇总表"]
+    assert "FIELD_PATTERN" in ws["H7"].comment.text and "联系电话" in ws["H7"].comment.text
+    assert ws["H7"].fill.fgColor.rgb.endswith("FFFF00")
+    assert ws["H6"].comment is None

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (no tests here): sample records, document editing, office-suite filling."""
