@@ -36,7 +36,10 @@ for p in $OPTIONAL; do
   else echo "（本系统的软件源没有 $p，跳过）"; fi
 done
 if [ -n "$missing" ]; then
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+  log="${TMPDIR:-/tmp}/jth-apt-install.log"
+  echo "apt-get install:$missing（日志: $log）"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1 ||
+    { tail -n 40 "$log"; echo "系统软件包安装失败，详见 $log" >&2; exit 1; }
 fi
 
 PY="${PYTHON:-python3}"

@@ -63,8 +63,9 @@ def users_ensure_admin(username: str) -> None:
 @users.command("set-password")
 @click.argument("username")
 @click.option("--password", help="新密码（不填则生成随机密码并只显示这一次）")
+@click.option("--revoke-tokens", is_flag=True, help="同时吊销该账号的全部 API 令牌")
 @with_appcontext
-def users_set_password(username: str, password: str | None) -> None:
+def users_set_password(username: str, password: str | None, revoke_tokens: bool) -> None:
     """重设账号密码（忘记密码时由管理员执行）；该账号已登录的会话随即失效。"""
     import secrets
 
@@ -76,8 +77,8 @@ def users_set_password(username: str, password: str | None) -> None:
         if user is None:
             raise click.ClickException(f"没有账号 {username}")
         try:
-            set_password(s, user, password)
+            set_password(s, user, password, revoke_tokens=revoke_tokens)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
-        audit(s, "cli", "password_reset", f"user:{user.id}", username=username)
+        audit(s, "cli", "password_reset", f"user:{user.id}", username=username, tokens_revoked=revoke_tokens)
     click.echo(f"已重设 {username} 的密码" + (f"：{password}（只显示这一次）" if generated else "。"))

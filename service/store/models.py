@@ -65,8 +65,34 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # None: made before tokens expired
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """One signed-in browser. The cookie carries a random id whose sha256 is kept here, so that logging out, a
+    password change or an administrator can end a session on the server: a copied cookie dies with it."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    user: Mapped[User] = relationship()
+
+
+class TrustedBrowser(Base):
+    """A browser that signed in to an account before (a long-lived random cookie, its sha256 kept here): failed
+    attempts by others slow down strangers, never the account's own browsers."""
+
+    __tablename__ = "trusted_browsers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class StoredFile(Base):
@@ -153,6 +179,8 @@ class ReviewDecision(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
+    # The login throttle asks "failures for this user and address since T" on every attempt.
+    __table_args__ = (Index("ix_audit_action_target_at", "action", "target", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))

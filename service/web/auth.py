@@ -1,8 +1,12 @@
 """Log in and out, who is asking, and who may see what.
 
-Passwords are checked against their scrypt hashes; failed attempts are counted in the audit log per user name and
-address, so the limit holds across worker processes: five failures in fifteen minutes lock that pair for the rest
-of the window.
+A signed-in browser holds a random session id (in Flask's signed cookie) whose hash is a row of the store: logging
+out or changing the password ends it on the server, so a copied cookie stops working too.
+
+Wrong passwords are counted in the audit log per user name and client address (so the count holds across worker
+processes). After five in fifteen minutes each further attempt from that address waits longer — 2 s, 4 s, 8 s …
+up to 15 minutes — instead of a hard lock that anyone could use to shut a known user out; and a browser that signed
+in to the account before is never made to wait.
 """
 
 from __future__ import annotations
@@ -12,22 +16,35 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from service.forms.catalog import catalog
 from service.store import store_for
 from service.store.audit import audit
-from service.store.auth import MIN_PASSWORD, check_password, password_problem, set_password
+from service.store.auth import (
+    MIN_PASSWORD,
+    check_password,
+    end_session,
+    password_problem,
+    session_user,
+    set_password,
+    start_session,
+    trust_browser,
+    trusted,
+)
 from service.store.models import AuditEntry, User, utcnow
-from service.web.pages import page
+from service.web.pages import local_target, page
 
 bp = Blueprint("auth", __name__)
 MAX_FAILURES = 5
 WINDOW = dt.timedelta(minutes=15)
+FIRST_DELAY = dt.timedelta(seconds=2)
+BROWSER_COOKIE = "jth_browser"  # the trusted-browser secrets of up to five accounts, "."-separated
+BROWSER_COOKIE_DAYS = 400
 ROLE_LABELS = {"admin": "平台管理员", "recommender": "推荐单位", "school": "学校"}
 
 
@@ -41,15 +58,16 @@ class PasswordForm(FlaskForm):
     new = PasswordField("新密码", validators=[DataRequired("请填写新密码"), Length(max=200)])
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"),
                                                        EqualTo("new", "两次输入的新密码不一致")])
+    revoke_tokens = BooleanField("同时吊销本账号的全部 API 令牌（怀疑密码泄露时请勾选）")
 
 
 def load_user() -> None:
     g.user = None
-    uid = session.get("uid")
-    if uid is not None:
+    sid = session.get("sid")
+    if sid:
         with store_for(current_app).session() as s:
-            user = s.get(User, uid)
-            if user is not None and session.get("pw") == user.password_hash[-16:]:
+            user = session_user(s, sid)
+            if user is not None:
                 s.expunge(user)
                 g.user = user
 
@@ -86,16 +104,30 @@ def login_required(*roles: str) -> Callable:
     return wrap
 
 
-def _recent_failures(username: str, address: str) -> int:
+def _wait(username: str, address: str, *, trust: bool = True) -> int:
+    """Seconds this address must still wait before trying ``username`` again (0: go ahead).
+
+    ``trust``: a browser that signed in to the account before does not wait (at login). A password change does
+    not trust it: whoever sits at a signed-in browser must not be able to try one current password after another.
+    """
     since = utcnow() - WINDOW
     with store_for(current_app).session() as s:
-        return s.scalar(select(func.count()).select_from(AuditEntry).where(
+        count, last = s.execute(select(func.count(), func.max(AuditEntry.at)).where(
             AuditEntry.action == "login_failed", AuditEntry.target == f"{username}@{address}",
-            AuditEntry.at >= since)) or 0
+            AuditEntry.at >= since)).one()
+        if count < MAX_FAILURES or trust and any(trusted(s, username, token) for token in _browser_tokens()):
+            return 0
+    delay = min(FIRST_DELAY * 2 ** (count - MAX_FAILURES), WINDOW)
+    last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+    return max(0, int((last + delay - utcnow()).total_seconds() + 0.999))
 
 
-def _locked(username: str, address: str) -> bool:
-    return _recent_failures(username, address) >= MAX_FAILURES
+def _browser_tokens() -> list[str]:
+    return [t for t in (request.cookies.get(BROWSER_COOKIE) or "").split(".") if t][:5]
+
+
+def _busy(wait: int) -> str:
+    return f"密码错误次数过多，请 {wait} 秒后再试（已登录过本账号的浏览器不受限制）。"
 
 
 def _verified(s, username: str, password: str, address: str, **detail: Any) -> User | None:
@@ -113,8 +145,9 @@ def login():
     if form.validate_on_submit():
         username, address = form.username.data.strip(), request.remote_addr or "-"
         store = store_for(current_app)
-        if _locked(username, address):
-            error, status = "登录失败次数过多，请 15 分钟后再试。", 429
+        wait = _wait(username, address)
+        if wait:
+            error, status = _busy(wait), 429
         else:
             with store.session.begin() as s:
                 user = _verified(s, username, form.password.data, address)
@@ -124,14 +157,17 @@ def login():
                     audit(s, username, "login", f"user:{user.id}", address=address)
                     session.clear()
                     session.permanent = True
-                    session["uid"], session["pw"] = user.id, user.password_hash[-16:]
-                    target = request.args.get("next") or ""
-                    if not target.startswith("/") or target.startswith("//"):
-                        target = ""
+                    session["sid"] = start_session(s, user, address)
+                    known = [t for t in _browser_tokens() if trusted(s, username, t)]
+                    tokens = _browser_tokens() if known else [trust_browser(s, user), *_browser_tokens()][:5]
                     default = {"admin": "admin.dashboard", "recommender": "recommender.dashboard"}.get(
                         user.role, "schools.index")
                     flash(f"欢迎，{user.display_name}。")
-                    return redirect(target or url_for(default))
+                    response = make_response(redirect(local_target(request.args.get("next")) or url_for(default)))
+                    response.set_cookie(BROWSER_COOKIE, ".".join(tokens), max_age=BROWSER_COOKIE_DAYS * 86400,
+                                        httponly=True, samesite="Lax",
+                                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+                    return response
     elif request.method == "POST":
         error, status = "请填写用户名和密码。", 400
     return page("login.html", {"error": error}, status, form=form)
@@ -147,8 +183,9 @@ def change_password():
         address = request.remote_addr or "-"
         username = g.user.username
         store = store_for(current_app)
-        if _locked(username, address):
-            error, status = "密码错误次数过多，请 15 分钟后再试。", 429
+        wait = _wait(username, address, trust=False)
+        if wait:
+            error, status = _busy(wait), 429
         else:
             with store.session.begin() as s:
                 user = _verified(s, username, form.current.data, address, during="password_change")
@@ -158,11 +195,11 @@ def change_password():
                 elif problem:
                     error, status = problem, 400
                 else:
-                    set_password(s, user, form.new.data)
-                    s.flush()
-                    audit(s, username, "password_change", f"user:{user.id}", address=address)
-                    session["pw"] = user.password_hash[-16:]
-                    flash("密码已修改；该账号在其他地方的登录已失效。")
+                    revoke = bool(form.revoke_tokens.data)
+                    set_password(s, user, form.new.data, revoke_tokens=revoke)
+                    session["sid"] = start_session(s, user, address)
+                    audit(s, username, "password_change", f"user:{user.id}", address=address, tokens_revoked=revoke)
+                    flash("密码已修改；该账号在其他地方的登录已失效" + ("，API 令牌已全部吊销。" if revoke else "。"))
                     return redirect(url_for("auth.change_password"))
     elif request.method == "POST":
         error, status = next(iter(e for errors in form.errors.values() for e in errors), "请完整填写。"), 400
@@ -171,6 +208,9 @@ def change_password():
 
 @bp.post("/logout")
 def logout():
+    """End this browser's session on the server (a copy of its cookie dies too), then forget it here."""
+    with store_for(current_app).session.begin() as s:
+        end_session(s, session.get("sid"))
     session.clear()
     flash("已退出登录。")
     return redirect(url_for("schools.index"))

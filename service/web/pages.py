@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from io import BytesIO
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import jsonify, render_template, request, send_file
 
@@ -21,6 +22,20 @@ def page(template: str, data: dict[str, Any], status: int = 200, **html_only: An
     if wants_json():
         return jsonify(data), status
     return render_template(template, **data, **html_only), status
+
+
+def local_target(target: str | None) -> str:
+    """``target`` if it is a path on this site, else "": the one check for every redirect a request asks for.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so "/\t/evil.example" and
+    "/\\evil.example" lead off the site although they start with one slash: any such character refuses the target.
+    """
+    if not target or not target.startswith("/") or any(c.isspace() or ord(c) < 32 or c in "\\\x7f" for c in target):
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return ""
+    return target
 
 
 def send_download(content: bytes, name: str, mimetype: str = "application/octet-stream"):

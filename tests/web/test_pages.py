@@ -8,12 +8,14 @@ import re
 import zipfile
 
 import pytest
+from sqlalchemy import select
 
 from service import create_app
 from service.actions.intake import receive
 from service.parse.pipeline import parse
 from service.render.form import render
 from service.store.auth import create_user
+from service.store.models import AuditEntry
 from tests.support.samples import sample
 
 PASSWORD = "correct-horse-9"
@@ -145,12 +147,48 @@ def test_forms_without_a_csrf_token_are_refused(store):
     assert client.post("/login", data={"username": "x", "password": "y", "csrf_token": token}).status_code == 401
 
 
-def test_login_attempts_are_rate_limited(site):
-    client = site.test_client()
+def test_wrong_passwords_slow_strangers_down_but_never_lock_the_owner_out(site, store):
+    owner = client_as(site, "provincial")  # this browser has signed in to the account before
+    owner.post("/logout")
+    stranger = site.test_client()
     for _ in range(5):
-        assert client.post("/login", data={"username": "provincial", "password": "wrong"}).status_code == 401
-    locked = client.post("/login", data={"username": "provincial", "password": PASSWORD})
-    assert locked.status_code == 429 and "15 分钟" in locked.get_data(as_text=True)
+        assert stranger.post("/login", data={"username": "provincial", "password": "wrong"}).status_code == 401
+    slowed = stranger.post("/login", data={"username": "provincial", "password": PASSWORD})
+    assert slowed.status_code == 429 and "2 秒后再试" in slowed.get_data(as_text=True)
+    # The account's own browser, at the same address, signs in at once with the right password.
+    assert owner.post("/login", data={"username": "provincial", "password": PASSWORD}).status_code == 302
+    # Failures from one address do not slow down another.
+    other = site.test_client()
+    assert other.post("/login", data={"username": "provincial", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+    # The wait grows with each failure after it (2 s, then 4 s …), instead of a hard lock.
+    with store.session.begin() as s:
+        for entry in s.scalars(select(AuditEntry).where(AuditEntry.action == "login_failed")):
+            entry.at -= dt.timedelta(seconds=3)  # the 2 s have passed
+    assert stranger.post("/login", data={"username": "provincial", "password": "wrong"}).status_code == 401
+    slower = stranger.post("/login", data={"username": "provincial", "password": PASSWORD})
+    assert slower.status_code == 429 and "4 秒后再试" in slower.get_data(as_text=True)
+
+
+def test_logging_out_ends_the_session_on_the_server(site):
+    client = client_as(site, "provincial")
+    cookie = client.get_cookie("session").value
+    assert client.get("/r/").status_code == 200
+    client.post("/logout")
+    replay = site.test_client()
+    replay.set_cookie("session", cookie)  # the cookie as it was before logging out, copied elsewhere
+    assert replay.get("/r/").status_code == 302
+
+
+def test_the_login_redirects_only_to_this_site(site):
+    for target in ("/%09/evil.example/", "//evil.example/", "/\\evil.example", "https://evil.example/",
+                   "/\\/evil.example", "/%0d%0a/evil.example", "javascript:alert(1)"):
+        response = site.test_client().post(f"/login?next={target}", data={"username": "provincial",
+                                                                          "password": PASSWORD})
+        assert response.status_code == 302 and response.headers["Location"] == "/r/", target
+    response = site.test_client().post("/login?next=/r/submissions", data={"username": "provincial",
+                                                                           "password": PASSWORD})
+    assert response.headers["Location"] == "/r/submissions"
 
 
 def test_changing_the_password_ends_the_other_sessions(site):
