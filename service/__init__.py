@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from service.app_json import BoundedJSONProvider
+
 DEV_SECRET = "dev-only-change-me"
 
 
@@ -55,7 +57,10 @@ def _answer_errors(app: Flask) -> None:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then the caller's overrides."""
-    app = Flask(__name__, instance_relative_config=True, template_folder="web/templates", static_folder="web/static")
+    # JTH_INSTANCE_PATH: where config.py, the SQLite database, the files and the secret key live (default
+    # instance/ beside the code); read before the app exists, since Flask fixes its instance folder at creation.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("JTH_INSTANCE_PATH") or None,
+                template_folder="web/templates", static_folder="web/static")
     app.config.from_mapping(
         SECRET_KEY=DEV_SECRET,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
@@ -73,7 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["SECRET_KEY"] == DEV_SECRET and test_config is None:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
-    app.json.ensure_ascii = False
+    app.json = BoundedJSONProvider(app)
 
     from service import api, cli
     from service.web import health, init_web

@@ -17,16 +17,18 @@ from sqlalchemy import String, cast, false, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.forms.catalog import Catalog, catalog
+from service.actions.filenames import clean_name
+from service.forms.catalog import Catalog, Form, catalog
 from service.forms.names import normalize_name
 from service.office.sniff import OLE, PDF, RTF, ZIP, media_type
 from service.parse.pipeline import parse, revalidate
-from service.problems.catalogue import entry
+from service.problems.catalogue import entry, message
 from service.problems.report import ERROR, INFO, REVIEW, ParseResult, Problem, problem
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import Attachment, ReviewDecision, StoredFile, Submission, Upload, utcnow
-from service.validate.rules import _index, batch_rules
+from service.validate.rules import batch_rules
+from service.validate.rules.reference import name_index
 from service.validate.schema import check_record
 
 LATE = "late"
@@ -140,12 +142,12 @@ def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -
     spec = rules.get("recommender")
     if spec and result.form in spec.get("forms", []):
         name = result.record.get(spec["name_field"])
-        row = _index(cat, source).match(str(name)).exact if name else None
+        row = name_index(cat, source).match(str(name)).exact if name else None
         if row is not None and row.get("id") != recommender_id:
             return problem("SUBMITTER_MISMATCH", path=spec["name_field"], name=name)
     for path in rules.get("eligible_group_fields", {}).get(result.form, []):
         name = result.record.get(path)
-        row = _index(cat, source).match(str(name)).exact if name else None
+        row = name_index(cat, source).match(str(name)).exact if name else None
         if row is not None and row.get("id") != recommender_id:
             return problem("SUBMITTER_MISMATCH", variant="group", path=path, name=name)
     return None
@@ -215,7 +217,8 @@ def record_upload(s: Session, sha: str, size: int, filename: str, *, campaign_id
     if file_row and s.get(StoredFile, sha) is None:
         s.add(StoredFile(sha256=sha, size=size))
         s.flush()
-    upload = Upload(sha256=sha, original_name=filename[:400], size=size, campaign_id=campaign_id,
+    filename = clean_name(filename)
+    upload = Upload(sha256=sha, original_name=filename, size=size, campaign_id=campaign_id,
                     recommender_id=recommender_id, uploader=uploader, channel=channel, received_at=received)
     s.add(upload)
     s.flush()
@@ -250,7 +253,7 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
         Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
     sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
                      entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
-                     upload_id=upload_id, original_name=filename[:400], status="", readable=result.readable,
+                     upload_id=upload_id, original_name=clean_name(filename), status="", readable=result.readable,
                      late=any(p.code == "SUBMISSION_LATE" for p in result.problems),
                      record=result.record, report=report, cross_problems=[], received_at=received)
     s.add(sub)
@@ -260,7 +263,7 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
         if s.get(StoredFile, asha) is None:
             s.add(StoredFile(sha256=asha, size=len(blob)))
             s.flush()
-        sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=name[:400], media=media))
+        sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=clean_name(name), media=media))
     if current is not None:
         current.is_current = False
         current.superseded_by = sub.id
@@ -289,6 +292,8 @@ def receive(
 ) -> Received:
     """Store, parse and file one returned form (with attachments given as (kind, filename, bytes))."""
     cat = cat or catalog()
+    filename = clean_name(filename)
+    attachments = [(kind, clean_name(name), blob) for kind, name, blob in attachments]
     if campaign_id not in cat.campaigns:
         raise IntakeError("CAMPAIGN_NOT_FOUND", campaign=campaign_id, campaigns="、".join(cat.campaigns))
     received = received_at or utcnow()
@@ -361,28 +366,23 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
         wanted = {row.id: [p.to_dict() for p in r.problems] for row, r in zip(mine, results, strict=True)}
         touched = {row.id: row for row in mine}
         del mine, results
-        # Campaign-wide: a group recommended by more than one recommender, and flags that may no longer hold.
+        # Campaign-wide: a group recommended by more than one recommender, and flags that may no longer hold. A
+        # rejected or unreadable file is not a recommendation: it never disturbs another unit's submission.
         shared = select(Submission.form_id, Submission.entity_key).where(
-            *current, Submission.entity_key.like("group:%")).group_by(Submission.form_id, Submission.entity_key).having(
+            *current, *_COUNTED, Submission.entity_key.like("group:%")).group_by(Submission.form_id, Submission.entity_key).having(
             func.count(func.distinct(Submission.recommender_id)) > 1)
         multi = {(f, k) for f, k in s.execute(shared)}
         flagged = cast(Submission.cross_problems, String).like("%GROUP_MULTIPLE_RECOMMENDERS%")
         for row in s.execute(select(*_ROW).where(*current, or_(
                 flagged, tuple_(Submission.form_id, Submission.entity_key).in_(list(multi)) if multi else false()))):
             touched.setdefault(row.id, row)
-        owners: dict[tuple[str | None, str], set[str]] = {}
-        for row in touched.values():
-            if (row.form_id, row.entity_key) in multi:
-                owners.setdefault((row.form_id, row.entity_key), set()).add(row.recommender_id)
         for sub_id, row in touched.items():
             problems = wanted.get(sub_id)
             if problems is None:
                 problems = [p for p in row.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
-            key = (row.form_id, row.entity_key)
-            if key in multi:
-                for other in sorted(owners.get(key, set()) - {row.recommender_id}):
-                    problems.append(problem("GROUP_MULTIPLE_RECOMMENDERS",
-                                            other=_entity_name(cat, campaign_id, other)).to_dict())
+            # The unit is told that the group is shared, not with whom: that is for the staff (other_recommenders).
+            if (row.form_id, row.entity_key) in multi and row.status not in _NOT_COUNTED:
+                problems.append(problem("GROUP_MULTIPLE_RECOMMENDERS").to_dict())
             if _key(problems) == _key(row.cross_problems):
                 continue
             report = s.scalar(select(Submission.report).where(Submission.id == sub_id))
@@ -392,6 +392,30 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
             s.execute(update(Submission).where(Submission.id == sub_id).values(cross_problems=located, status=status))
             if status != row.status:
                 audit(s, "system", "status", f"submission:{sub_id}", before=row.status, after=status)
+
+
+_NOT_COUNTED = ("rejected", "unreadable")
+_COUNTED = (Submission.readable.is_(True), Submission.status.notin_(_NOT_COUNTED))
+
+
+def staff_message(store: Store, sub: Submission, item: dict[str, Any], cat: Catalog | None = None) -> str:
+    """A problem as the staff read it: a shared group names the other recommenders (the unit is not told)."""
+    if item.get("code") == "GROUP_MULTIPLE_RECOMMENDERS":
+        others = other_recommenders(store, sub, cat)
+        if others:
+            return message("GROUP_MULTIPLE_RECOMMENDERS", "staff", other=others)
+    return item["message"]
+
+
+def other_recommenders(store: Store, sub: Submission, cat: Catalog | None = None) -> str:
+    """For the staff: the other units whose current, counted submissions recommend the same group ("" if none)."""
+    cat = cat or catalog()
+    with store.session() as s:
+        others = set(s.scalars(select(Submission.recommender_id).where(
+            Submission.campaign_id == sub.campaign_id, Submission.is_current.is_(True), *_COUNTED,
+            Submission.form_id == sub.form_id, Submission.entity_key == sub.entity_key,
+            Submission.recommender_id != sub.recommender_id)))
+    return "、".join(_entity_name(cat, sub.campaign_id, other) for other in sorted(others))
 
 
 def _effective_status(sub: Submission, cat: Catalog) -> str:
@@ -409,6 +433,7 @@ def _entity_name(cat: Catalog, campaign_id: str, entity_id: str) -> str:
 def add_attachment(store: Store, submission_id: int, kind: str, filename: str, data: bytes, uploader: str,
                    cat: Catalog | None = None) -> Attachment:
     cat = cat or catalog()
+    filename = clean_name(filename)
     with store.session.begin() as s:
         sub = s.get(Submission, submission_id)
         if sub is None:
@@ -418,7 +443,7 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
         if s.get(StoredFile, sha) is None:
             s.add(StoredFile(sha256=sha, size=len(data)))
             s.flush()
-        att = Attachment(kind=kind, sha256=sha, original_name=filename[:400], media=media)
+        att = Attachment(kind=kind, sha256=sha, original_name=filename, media=media)
         sub.attachments.append(att)
         s.flush()
         sub.status = _effective_status(sub, cat)
@@ -426,9 +451,34 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
         return att
 
 
+def check_review_path(form: Form | None, record: dict[str, Any], path: Any) -> None:
+    """The path must name a field of the form (``contact_email``) or a cell of one of its tables
+    (``members.3.name``, at most one row past the last): what every surface's review goes through, so that no
+    path can make a record grow by thousands of rows."""
+    if form is None:
+        raise IntakeError("REVIEW_NO_FORM", "api")
+    if not isinstance(path, str) or not path:
+        raise IntakeError("REVIEW_PATH_UNKNOWN", "missing")
+    fields = {f.path: f for f in form.fields}
+    parts = path.split(".")
+    if len(parts) == 1 and path in fields and not fields[path].array:
+        return
+    if len(parts) == 3 and f"{parts[0]}[].{parts[2]}" in fields and parts[1].isascii() and parts[1].isdigit():
+        rows = record.get(parts[0])
+        rows = rows if isinstance(rows, list) else None
+        index = int(parts[1])
+        if rows is not None and (index < len(rows) and isinstance(rows[index], dict) or index == len(rows)):
+            return
+        if rows is None and index == 0 and parts[0] not in record:
+            return
+        raise IntakeError("REVIEW_PATH_UNKNOWN", "row", table=parts[0], row=index + 1, rows=len(rows or []))
+    raise IntakeError("REVIEW_PATH_UNKNOWN", form=form.title, path=path[:100])
+
+
 def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str, value: Any, note: str,
                   cat: Catalog) -> None:
     """Accept a flagged field's candidate (or the value read) or correct it; the record is checked again."""
+    check_review_path(cat.form(sub.campaign_id, sub.form_id) if sub.form_id else None, sub.record or {}, path)
     flagged = {p["path"]: p for p in sub.report.get("warnings", []) + sub.report.get("errors", []) if p.get("path")}
     if path not in flagged and action == "accept":
         raise IntakeError("REVIEW_NOT_FLAGGED", path=path)

@@ -7,8 +7,9 @@
 - :mod:`~service.api.openapi`: the OpenAPI document of all of them.
 
 This package joins them and answers errors: every answer under ``/api/`` that is not a success is
-``{"error": {"code": ..., "message": ...}}`` with a Chinese message (:mod:`service.api.errors`), and no stack
-trace ever reaches a client. The route modules never import this package back.
+``{"error": {"code": ..., "message": ...}}`` with a code of the problem catalogue and its Chinese message
+(:mod:`service.api.errors`), and no stack trace ever reaches a client. The route modules never import this
+package back.
 """
 
 from __future__ import annotations

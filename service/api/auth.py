@@ -43,10 +43,9 @@ def _bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if not header:
-        raise ApiError(401, "AUTH_REQUIRED", "需要身份认证：请在请求头中提供 Authorization: Bearer <API 令牌>。"
-                       "令牌由平台管理员发放。", CHALLENGE)
+        raise ApiError("AUTH_REQUIRED", "no_header", headers=CHALLENGE)
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "AUTH_REQUIRED", "Authorization 请求头格式应为“Bearer <API 令牌>”。", CHALLENGE)
+        raise ApiError("AUTH_REQUIRED", "malformed", headers=CHALLENGE)
     return token.strip()
 
 
@@ -60,8 +59,7 @@ def authenticate() -> ApiUser:
     with store.session.begin() as s:
         row = user_for_token(s, token) if len(token) <= 200 else None
         if row is None:
-            raise ApiError(401, "AUTH_INVALID", "API 令牌无效或已被吊销，请向平台管理员申请新的令牌。",
-                           {"WWW-Authenticate": 'Bearer realm="jth", error="invalid_token"'})
+            raise ApiError("AUTH_INVALID", headers={"WWW-Authenticate": 'Bearer realm="jth", error="invalid_token"'})
         user = ApiUser(row.id, row.username, row.role, row.entity_id, row.display_name)
     g.api_user = user
     return user
@@ -75,9 +73,8 @@ def token_required(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any):
             user = authenticate()
             if user.role not in roles:
-                allowed = "、".join(ROLE_LABELS.get(r, r) for r in roles)
-                raise ApiError(403, "FORBIDDEN", f"没有权限：该接口仅限{allowed}账号使用"
-                               f"（当前账号“{user.username}”是{ROLE_LABELS.get(user.role, user.role)}账号）。")
+                raise ApiError("FORBIDDEN", "role", allowed="、".join(ROLE_LABELS.get(r, r) for r in roles),
+                               user=user.username, role=ROLE_LABELS.get(user.role, user.role))
             return view(*args, **kwargs)
 
         return wrapped

@@ -13,7 +13,7 @@ from service.api.errors import ApiError
 from service.api.files import download
 from service.api.jobs import queued
 from service.api.limits import MAX_ID
-from service.api.params import acting_recommender, bad, campaign_or_404, form_filter, recommender_filter, status_filter
+from service.api.params import acting_recommender, campaign_or_404, form_filter, recommender_filter, status_filter
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
 from service.store import store_for
@@ -29,10 +29,10 @@ EXPORT_MEDIA = {
 XLSX = EXPORT_MEDIA["xlsx"]
 
 
-def _not_deployed(exc: ModuleNotFoundError, module: str, what: str) -> None:
+def _not_deployed(exc: ModuleNotFoundError, module: str, feature: str) -> None:
     if exc.name != module:
         raise exc
-    raise ApiError(501, "NOT_IMPLEMENTED", f"{what}功能尚未部署。") from None
+    raise ApiError("NOT_IMPLEMENTED", "not_deployed", feature=feature) from None
 
 
 @bp.get("/campaigns/<campaign_id>/export")
@@ -43,11 +43,10 @@ def export(campaign_id: str):
     campaign = campaign_or_404(campaign_id)
     fmt = request.args.get("format", "xlsx")
     if fmt not in EXPORT_MEDIA:
-        raise bad(f"参数 format 只能是：{'、'.join(EXPORT_MEDIA)}。", "EXPORT_FORMAT")
+        raise ApiError("EXPORT_FORMAT", formats="、".join(EXPORT_MEDIA))
     form_id = form_filter(campaign)
     if fmt == "csv" and form_id is None and len(campaign.forms) > 1:
-        raise bad(f"CSV 每次导出一个表单，请用参数 form 指定（可用：{'、'.join(campaign.forms)}）。",
-                  "EXPORT_FORM_REQUIRED")
+        raise ApiError("EXPORT_FORM_REQUIRED", forms="、".join(campaign.forms))
     statuses = status_filter(("accepted",))
     try:
         from service.outputs.exports import export_records
@@ -70,8 +69,8 @@ def summary_xlsx(campaign_id: str):
         _not_deployed(exc, "service.outputs.exports", "汇总表导出")
     try:
         data = consolidated_summary(store_for(current_app), campaign.id, actor=user.username)
-    except LookupError as exc:  # the campaign is known: it has no ranked list form
-        raise ApiError(404, "SUMMARY_NOT_AVAILABLE", str(exc)) from None
+    except LookupError:  # the campaign is known: it has no ranked list form
+        raise ApiError("SUMMARY_NOT_AVAILABLE", campaign=campaign.id) from None
     return download(data, XLSX, f"{campaign.id}-推荐名单汇总表.xlsx")
 
 
@@ -97,9 +96,9 @@ def job_result(job_id: int):
     with store.session() as s:
         job = s.get(Job, job_id) if job_id <= MAX_ID else None
         if job is None or job.kind != COMPILE_KIND or (not user.is_admin and job.recommender_id != user.entity_id):
-            raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号资料汇编任务。")
+            raise ApiError("JOB_NOT_FOUND", "compile", job=job_id)
         if not job.result_sha256:
-            raise ApiError(404, "JOB_RESULT_NOT_READY", f"第 {job_id} 号任务尚未生成资料汇编（状态：{job.state}）。")
+            raise ApiError("JOB_RESULT_NOT_READY", job=job_id, state=job.state)
         sha, campaign_id, who = job.result_sha256, job.campaign_id, job.recommender_id
     with store.session.begin() as s:
         audit(s, user.username, "export", f"campaign:{campaign_id}", kind="pdf", job=job_id)
@@ -123,6 +122,6 @@ def compilation(campaign_id: str):
     try:
         data = compile_pdf(store_for(current_app), campaign.id, recommender_id=recommender, actor=user.username)
     except CompileError as exc:
-        raise ApiError(422, "COMPILE_FAILED", str(exc)) from None
+        raise ApiError(exc.code, exc.variant, **exc.fields) from None
     suffix = f"-{recommender}" if recommender else ""
     return download(data, "application/pdf", f"{campaign.id}-材料汇编{suffix}.pdf")

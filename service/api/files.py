@@ -10,9 +10,8 @@ from io import BytesIO
 
 from flask import Response, request, send_file
 
+from service.api.errors import ApiError
 from service.api.limits import MAX_FILES
-from service.api.params import bad
-from service.problems.catalogue import CATALOGUE
 
 
 def _client_name(name: str | None, fallback: str) -> str:
@@ -25,8 +24,7 @@ def _client_name(name: str | None, fallback: str) -> str:
 def _check_file_count() -> None:
     count = sum(len(request.files.getlist(key)) for key in request.files)
     if count > MAX_FILES:
-        raise bad(f"一次请求最多上传 {MAX_FILES} 个文件（收到 {count} 个）。请分批上传，或把文件打包成 zip 用批量导入。",
-                  "TOO_MANY_FILES")
+        raise ApiError("TOO_MANY_FILES", limit=MAX_FILES, count=count)
 
 
 def request_file(what: str) -> tuple[str, bytes]:
@@ -34,13 +32,12 @@ def request_file(what: str) -> tuple[str, bytes]:
     _check_file_count()
     parts = [f for f in request.files.getlist("file") if f.filename]
     if not parts:
-        raise bad(f"请用 multipart/form-data 的 file 字段上传{what}。", "FILE_REQUIRED")
+        raise ApiError("FILE_REQUIRED", what=what)
     if len(parts) > 1:
-        raise bad(f"file 字段只能有一个文件（收到 {len(parts)} 个）；多个文件请分别提交，或打包成 zip 用批量导入。",
-                  "FILE_MULTIPLE")
+        raise ApiError("FILE_MULTIPLE", count=len(parts))
     data = parts[0].read()
     if not data:
-        raise bad(CATALOGUE["FILE_EMPTY"]["message"], "FILE_EMPTY")
+        raise ApiError("FILE_EMPTY")
     return _client_name(parts[0].filename, "upload"), data
 
 
@@ -51,11 +48,10 @@ def request_attachments(required: bool = False) -> list[tuple[str, str, bytes]]:
     kinds = [k.strip() for k in request.form.getlist("attachment_kind")]
     if not files:
         if required:
-            raise bad("请用 attachments 字段上传附件，并用 attachment_kind 字段注明附件类别。", "FILE_REQUIRED")
+            raise ApiError("FILE_REQUIRED", "attachments")
         return []
     if not kinds or any(not k for k in kinds) or len(kinds) not in (1, len(files)):
-        raise bad(f"请为附件注明类别：attachment_kind 填一个（适用于全部附件）或与附件一一对应"
-                  f"（收到 {len(files)} 个附件、{len(kinds)} 个类别）。", "ATTACHMENT_KIND_REQUIRED")
+        raise ApiError("ATTACHMENT_KIND_REQUIRED", files=len(files), kinds=len(kinds))
     if len(kinds) == 1:
         kinds = kinds * len(files)
     return [(kind, _client_name(f.filename, "attachment"), f.read()) for kind, f in zip(kinds, files, strict=True)]

@@ -11,9 +11,10 @@ from io import BytesIO
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
-from service.api.errors import ApiError, jsonify_error
+from service.api.errors import ApiError
 from service.api.params import campaign_or_404
 from service.forms.catalog import Form, catalog
+from service.problems.catalogue import message
 from service.render.form import render
 from service.validate.schema import FieldProblem, check_record
 
@@ -54,10 +55,22 @@ def campaign(campaign_id: str):
 
 
 def _form_or_404(campaign_id: str, form_id: str) -> Form:
-    try:
-        return catalog().form(campaign_id, form_id)
-    except LookupError as exc:
-        raise ApiError(404, "FORM_NOT_FOUND", str(exc)) from None
+    campaign = campaign_or_404(campaign_id)
+    if form_id not in campaign.forms:
+        raise ApiError("FORM_NOT_FOUND", campaign=campaign.id, form=form_id, forms="、".join(campaign.forms))
+    return campaign.forms[form_id]
+
+
+def _entity_or_404(form: Form, entity_id: str | None) -> str | None:
+    """The ``entity`` to prefill from, when the form prefills from a reference list that has it."""
+    if entity_id is None:
+        return None
+    spec = form.settings.get("entity")
+    if not spec:
+        raise ApiError("ENTITY_NOT_FOUND", "no_prefill", form=form.id)
+    if not any(row.get("id") == entity_id for row in catalog().entities(spec["source"])):
+        raise ApiError("ENTITY_NOT_FOUND", source=spec["source"], entity=entity_id)
+    return entity_id
 
 
 @bp.get("/campaigns/<campaign_id>/forms/<form_id>/schema")
@@ -86,7 +99,7 @@ def unwritable_text(form: Form, record: dict) -> list[FieldProblem]:
             if _UNWRITABLE.search(value):
                 name = title(path)
                 out.append(FieldProblem(".".join(map(str, path)), name, "FIELD_CONTROL_CHAR",
-                                        f"“{name}”含有文档中不能出现的控制字符，请删除后重试（常见于从网页或其他程序粘贴的文字）。"))
+                                        message("FIELD_CONTROL_CHAR", title=name)))
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(item, [*path, key])
@@ -106,12 +119,9 @@ def _send(rendered) -> Response:
 @bp.get("/campaigns/<campaign_id>/forms/<form_id>/template")
 def template(campaign_id: str, form_id: str):
     """The blank form, or prefilled from reference data with ``?entity=ID``."""
-    _form_or_404(campaign_id, form_id)
-    try:
-        rendered = render(campaign_id, form_id, entity_id=request.args.get("entity") or None)
-    except LookupError as exc:
-        return jsonify_error(404, "ENTITY_NOT_FOUND", str(exc))
-    return _send(rendered)
+    form = _form_or_404(campaign_id, form_id)
+    entity_id = _entity_or_404(form, request.args.get("entity") or None)
+    return _send(render(campaign_id, form_id, entity_id=entity_id))
 
 
 @bp.post("/campaigns/<campaign_id>/forms/<form_id>/render")
@@ -120,13 +130,9 @@ def render_record(campaign_id: str, form_id: str):
     form = _form_or_404(campaign_id, form_id)
     record = request.get_json(silent=True)
     if not isinstance(record, dict):
-        return jsonify_error(400, "RECORD_NOT_JSON", "请求体应为 JSON 对象（字段名与表单的 JSON Schema 一致）。")
+        raise ApiError("RECORD_NOT_JSON")
     problems = check_record(form, record, partial=True) + unwritable_text(form, record)
     if problems:
-        return jsonify_error(422, "RECORD_INVALID", "数据有误，请按提示修改后重试。",
-                             problems=[asdict(p) for p in problems])
-    try:
-        rendered = render(campaign_id, form_id, record, entity_id=request.args.get("entity") or None)
-    except LookupError as exc:
-        return jsonify_error(404, "ENTITY_NOT_FOUND", str(exc))
-    return _send(rendered)
+        raise ApiError("RECORD_INVALID", extra={"problems": [asdict(p) for p in problems]})
+    entity_id = _entity_or_404(form, request.args.get("entity") or None)
+    return _send(render(campaign_id, form_id, record, entity_id=entity_id))

@@ -16,7 +16,7 @@ from service.api.auth import current_user, token_required
 from service.api.errors import ApiError
 from service.api.files import request_file
 from service.api.limits import MAX_ID
-from service.api.params import acting_recommender, bad, campaign_or_404, page_args, paged
+from service.api.params import acting_recommender, campaign_or_404, page_args, paged
 from service.jobs.ingest import create_job
 from service.jobs.runner import runner_for
 from service.jobs.summary import job_summary
@@ -57,8 +57,7 @@ def ingest(campaign_id: str):
     campaign = campaign_or_404(campaign_id)
     filename, data = request_file("zip 压缩包")
     if not _is_archive(data):
-        raise bad("批量导入只接受 .zip 压缩包；单个表单请用 POST /api/v1/campaigns/{id}/submissions 提交。",
-                  "ZIP_REQUIRED")
+        raise ApiError("ZIP_REQUIRED")
     recommender = acting_recommender(user, campaign, request.form.get("recommender") or None)
     store = store_for(current_app)
     sha = store.files.put(data)  # the zip is kept before anything reads it
@@ -89,7 +88,7 @@ def job(job_id: int):
     except LookupError:
         summary = None
     if summary is None or (not user.is_admin and summary["recommender"] != user.entity_id):
-        raise ApiError(404, "JOB_NOT_FOUND", f"没有第 {job_id} 号后台任务。")
+        raise ApiError("JOB_NOT_FOUND", job=job_id)
     items = summary.pop("items")
     start = (page - 1) * per_page
     summary["items"] = paged(items[start:start + per_page], len(items), page, per_page)

@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 document of ``/api/v1``, served at ``GET /api/v1/openapi.json``.
 
 It is a Python dict built from the same data the API serves (campaign and form ids from the catalogue, the
-request body of ``render`` from the forms' JSON Schemas), and ``tests/api/test_openapi.py`` holds it to the truth:
-every route is in it, and schemathesis checks the live app's answers against it.
+request body of ``render`` from the forms' JSON Schemas, the error codes and their titles from the problem
+catalogue, so a code the API answers with cannot be missing from it), and ``tests/api/test_openapi.py`` holds
+it to the truth: every route is in it, and schemathesis checks the live app's answers against it.
 """
 
 from __future__ import annotations
@@ -13,55 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from service.api.errors import HTTP_ERRORS
 from service.api.limits import DEFAULT_PER_PAGE, MAX_FILES, MAX_ID, MAX_PAGE, MAX_PER_PAGE, STATUSES
 from service.forms.catalog import catalog
+from service.problems.catalogue import codes, entries, entry, stages
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 bp = Blueprint("openapi", __name__)
-
-#: Every error code the API answers with (besides the parse problem codes inside reports), and what it means.
-ERROR_CODES = {
-    **dict(HTTP_ERRORS.values()),
-    "REQUEST_TOO_LARGE": "请求体超过上限（默认 20 MB），请压缩或分批上传。",
-    "AUTH_INVALID": "API 令牌无效或已被吊销。",
-    "CAMPAIGN_NOT_FOUND": "征集活动不存在。",
-    "FORM_NOT_FOUND": "征集活动中没有该表单。",
-    "ENTITY_NOT_FOUND": "参考名单中没有该单位编号。",
-    "RECORD_NOT_JSON": "渲染请求体不是 JSON 对象。",
-    "RECORD_INVALID": "记录不符合表单的 JSON Schema；problems 列出每个字段的问题。",
-    "FILE_REQUIRED": "缺少上传文件（file 或 attachments 字段）。",
-    "FILE_MULTIPLE": "file 字段只能有一个文件。",
-    "FILE_EMPTY": "上传的文件为 0 字节。",
-    "TOO_MANY_FILES": f"一次请求超过 {MAX_FILES} 个文件。",
-    "ZIP_REQUIRED": "批量导入只接受 zip 压缩包。",
-    "RECOMMENDER_REQUIRED": "管理员代为提交或导入时须指明 recommender。",
-    "RECOMMENDER_NOT_FOUND": "该征集活动的报送单位中没有这个编号。",
-    "ATTACHMENT_KIND_REQUIRED": "附件缺少类别（attachment_kind）或类别数与附件数不一致。",
-    "ATTACHMENT_KIND": "本次征集没有该类附件，或该附件不属于这种表单。",
-    "ATTACHMENT_EMPTY": "附件为空文件。",
-    "ATTACHMENT_TOO_LARGE": "附件过大。",
-    "ATTACHMENT_TYPE": "附件格式不被接受（按内容判断：PDF、图片、Word、Excel）。",
-    "SUBMISSION_NOT_FOUND": "提交不存在，或不属于本单位。",
-    "ATTACHMENT_NOT_FOUND": "该提交没有这个附件。",
-    "SUBMISSION_CONFLICT": "同一文件正被另一请求处理，请重试。",
-    "JOB_NOT_FOUND": "后台任务（批量导入、资料汇编）不存在，或不属于本单位。",
-    "JOB_RESULT_NOT_READY": "资料汇编任务尚未完成（或已失败），还没有可下载的 PDF。",
-    "REVIEW_ACTION": "复核操作只能是 accept 或 correct。",
-    "REVIEW_NO_FORM": "该提交未识别出表单，无可复核字段。",
-    "REVIEW_PATH_UNKNOWN": "复核的字段路径不是该表单的字段或表格单元格。",
-    "REVIEW_NOT_FLAGGED": "该字段没有待复核的问题（采纳 accept 只用于被标记的字段）。",
-    "REVIEW_VALUE_REQUIRED": "须给出 value（correct 时，或 accept 有多个候选值时）。",
-    "REVIEW_NOT_A_CANDIDATE": "value 不是候选值之一。",
-    "REVIEW_VALUE_INVALID": "更正值本身不符合该字段的要求（如不在可选项中、格式不对）。",
-    "EXPORT_FORMAT": "导出格式只能是 xlsx、csv、json。",
-    "EXPORT_FORM_REQUIRED": "CSV 每次导出一个表单，须用 form 指定。",
-    "SUMMARY_NOT_AVAILABLE": "该征集活动没有推荐名单汇总表。",
-    "COMPILE_FAILED": "无法汇编（如没有可汇编的材料：需为通过、需复核或逾期状态的当前版本）。",
-}
-
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -87,9 +47,26 @@ def _export_response() -> dict[str, Any]:
     return response
 
 
-def _error(description: str, *codes: str) -> dict[str, Any]:
-    listed = "；错误码：" + "、".join(codes) if codes else ""
+def _error(description: str, *answered: str) -> dict[str, Any]:
+    """An error answer naming the codes it may carry (each must be a catalogue entry: a typo fails as the
+    document is built)."""
+    listed = "；错误码：" + "、".join(entry(code).code for code in answered) if answered else ""
     return _json(_ref("Error"), description + listed)
+
+
+def _error_code_schema() -> dict[str, Any]:
+    """Every code of the problem catalogue with its Chinese title: what ``error.code`` and a problem's ``code``
+    may be (``x-enum-descriptions`` lists the titles in the enum's order, as code generators read it)."""
+    listed = codes()
+    return {"type": "string", "enum": listed, "x-enum-descriptions": [entry(code).title for code in listed],
+            "description": "问题代码目录（data/problems.json）中的代码；每个代码的提示与处理办法见 docs/errors.md。"}
+
+
+def _codes_by_stage() -> str:
+    """The codes, one line per stage of the catalogue, each with its title (for the document's description)."""
+    return "\n".join("- " + stage.title + "：" + "、".join(f"`{e.code}`（{e.title}）" for e in entries()
+                                                          if e.stage == stage.id)
+                     for stage in stages())
 
 
 def _paged(item: str) -> dict[str, Any]:
@@ -143,25 +120,27 @@ def _schemas() -> dict[str, Any]:
     problem = {
         "type": "object", "required": ["code", "severity", "message"],
         "description": "一条问题：稳定的错误码、严重程度（error 退回、review 人工复核、info 提示）、中文说明及位置。",
-        "properties": {"code": {"type": "string"}, "severity": {"type": "string", "enum": ["error", "review", "info"]},
+        "properties": {"code": _ref("ErrorCode"), "severity": {"type": "string", "enum": ["error", "review", "info"]},
                        "message": {"type": "string"}, "path": {"type": "string", "description": "字段路径，如 members.3.name"},
                        "title": {"type": "string", "description": "字段中文名"}, "where": _ref("Where"),
                        "candidates": {"type": "array", "description": "可采纳的候选值"}},
     }
     return {
+        "ErrorCode": _error_code_schema(),
         "Error": {
             "type": "object", "required": ["error"],
             "description": "所有错误的统一格式。code 稳定（客户端据此判断），message 为中文说明及处理办法。",
             "properties": {"error": {
                 "type": "object", "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$", "examples": sorted(ERROR_CODES)},
+                    "code": _ref("ErrorCode"),
                     "message": {"type": "string", "minLength": 1},
                     "reference": {"type": "string", "description": "500 错误的编号（日志中可查）"},
                     "problems": {"type": "array", "description": "RECORD_INVALID 时每个字段的问题",
                                  "items": {"type": "object", "required": ["path", "title", "code", "message"],
-                                           "properties": {k: {"type": "string"}
-                                                          for k in ("path", "title", "code", "message")}}},
+                                           "properties": {"path": {"type": "string"}, "title": {"type": "string"},
+                                                          "code": _ref("ErrorCode"),
+                                                          "message": {"type": "string"}}}},
                 }}},
         },
         "FormSummary": {
@@ -308,7 +287,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {"submission_id": {"type": "integer"}, "campaign": {"type": "string"},
                            "recommender": {"type": "string"}, "form": {"type": "string"}, "file": {"type": "string"},
                            "status": {"type": "string", "enum": list(STATUSES)}, "path": {"type": "string"},
-                           "title": {"type": "string"}, "code": {"type": "string"},
+                           "title": {"type": "string"}, "code": _ref("ErrorCode"),
                            "severity": {"type": "string", "enum": ["error", "review", "info"]},
                            "message": {"type": "string"}, "candidates": {"type": "array"},
                            "where": {"anyOf": [_ref("Where"), {"type": "null"}]}, "review_url": {"type": "string"}},
@@ -631,7 +610,6 @@ def _paths() -> dict[str, Any]:
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of /api/v1 (built once per process from the catalogue)."""
-    codes = "\n".join(f"- `{code}`：{text}" for code, text in sorted(ERROR_CODES.items()))
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -645,7 +623,8 @@ def openapi_document() -> dict[str, Any]:
                 "（访问其他单位的提交返回 404）；学校账号不能使用这些接口（403）。复核、批量导入和导出仅限管理员。\n\n"
                 "错误：所有错误都返回 `{\"error\": {\"code\": ..., \"message\": ...}}`，code 稳定，message 为中文说明"
                 "及处理办法；服务器内部错误（500，INTERNAL_ERROR）不返回任何程序内部信息，只给出可在日志中查找的 "
-                "reference 编号。\n\n错误码：\n" + codes
+                "reference 编号。\n\n错误码（与解析报告中的问题代码同一目录，按阶段列出；提示与处理办法见 "
+                "docs/errors.md）：\n" + _codes_by_stage()
             ),
         },
         "servers": [{"url": "/api/v1"}],

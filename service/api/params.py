@@ -1,6 +1,6 @@
 """What a request to the API asks for, read and checked the same way by every route: the campaign, the page, the
 status/form/recommender filters and the unit the caller acts for. A bad value is a 400 that names the parameter
-and what it may be; a unit the caller may not see is a 403.
+and what it may be; a unit the caller may not see is a 403 (each worded by its catalogue entry).
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from service.forms.catalog import Campaign, catalog
 
 def campaign_or_404(campaign_id: str) -> Campaign:
     """The campaign ``campaign_id``, or ApiError 404 ``CAMPAIGN_NOT_FOUND``."""
-    try:
-        return catalog().campaign(campaign_id)
-    except LookupError as exc:
-        raise ApiError(404, "CAMPAIGN_NOT_FOUND", str(exc)) from None
-
-
-def bad(message: str, code: str = "BAD_REQUEST") -> ApiError:
-    """A 400 refusal to raise: the request itself is wrong, and ``message`` says how."""
-    return ApiError(400, code, message)
+    cat = catalog()
+    if campaign_id not in cat.campaigns:
+        raise ApiError("CAMPAIGN_NOT_FOUND", campaign=campaign_id, campaigns="、".join(cat.campaigns))
+    return cat.campaign(campaign_id)
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -33,10 +28,10 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()):
-        raise bad(f"参数 {name} 应为正整数（收到“{raw[:40]}”）。")
+        raise ApiError("BAD_REQUEST", "not_positive", name=name, raw=raw[:40])
     value = int(raw)
     if not low <= value <= high:
-        raise bad(f"参数 {name} 应在 {low} 到 {high} 之间（收到 {value}）。")
+        raise ApiError("BAD_REQUEST", "out_of_range", name=name, low=low, high=high, value=value)
     return value
 
 
@@ -56,7 +51,7 @@ def status_filter(default: tuple[str, ...] = ()) -> tuple[str, ...]:
     wanted = tuple(s for raw in request.args.getlist("status") for s in raw.split(",") if s)
     unknown = [s for s in wanted if s not in STATUSES]
     if unknown:
-        raise bad(f"参数 status 只能是：{'、'.join(STATUSES)}（收到“{unknown[0][:40]}”）。")
+        raise ApiError("BAD_REQUEST", "status", statuses="、".join(STATUSES), raw=unknown[0][:40])
     return wanted or default
 
 
@@ -64,7 +59,7 @@ def form_filter(campaign: Campaign) -> str | None:
     """The ``form`` parameter, a form of ``campaign``, or None."""
     form_id = request.args.get("form") or None
     if form_id is not None and form_id not in campaign.forms:
-        raise bad(f"征集活动 {campaign.id} 没有表单 {form_id[:60]}（可用：{'、'.join(campaign.forms)}）。")
+        raise ApiError("BAD_REQUEST", "form", campaign=campaign.id, form=form_id[:60], forms="、".join(campaign.forms))
     return form_id
 
 
@@ -74,7 +69,7 @@ def recommender_filter(user: ApiUser) -> str | None:
     if user.is_admin:
         return wanted
     if wanted is not None and wanted != user.entity_id:
-        raise ApiError(403, "FORBIDDEN", f"推荐单位账号只能查看本单位（{user.entity_id}）的材料。")
+        raise ApiError("FORBIDDEN", "own_unit", entity=user.entity_id)
     return user.entity_id
 
 
@@ -84,15 +79,13 @@ def acting_recommender(user: ApiUser, campaign: Campaign, requested: str | None)
     if user.is_admin:
         rid = requested or user.entity_id
         if not rid:
-            raise bad("管理员代为提交时，须用 recommender 字段指明报送单位编号（如 edu-ln、ln-08）。",
-                      "RECOMMENDER_REQUIRED")
+            raise ApiError("RECOMMENDER_REQUIRED")
         if rid not in known:
-            raise bad(f"《{campaign.title}》的报送单位中没有编号“{rid[:60]}”。", "RECOMMENDER_NOT_FOUND")
+            raise ApiError("RECOMMENDER_NOT_FOUND", campaign=campaign.title, recommender=rid[:60])
         return rid
     if requested and requested != user.entity_id:
-        raise ApiError(403, "FORBIDDEN", f"推荐单位账号只能以本单位（{user.entity_id}）名义提交；"
-                       "请不要填写 recommender 字段。")
+        raise ApiError("FORBIDDEN", "own_name", entity=user.entity_id)
     if user.entity_id not in known:
-        raise ApiError(403, "FORBIDDEN", f"本账号所属单位（{user.entity_id}）不是《{campaign.title}》的报送单位。")
+        raise ApiError("FORBIDDEN", "not_submitter", entity=user.entity_id, campaign=campaign.title)
     return user.entity_id
 

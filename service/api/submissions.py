@@ -23,7 +23,6 @@ from service.api.files import download, request_attachments, request_file
 from service.api.limits import MAX_ID
 from service.api.params import (
     acting_recommender,
-    bad,
     campaign_or_404,
     form_filter,
     page_args,
@@ -51,7 +50,7 @@ def visible_submission(s, user: ApiUser, submission_id: int) -> Submission:
     """The submission if the caller may see it; otherwise ApiError 404, as if it did not exist."""
     sub = s.get(Submission, submission_id) if submission_id <= MAX_ID else None
     if sub is None or (not user.is_admin and sub.recommender_id != user.entity_id):
-        raise ApiError(404, "SUBMISSION_NOT_FOUND", f"没有第 {submission_id} 号提交，或该提交不属于本单位。")
+        raise ApiError("SUBMISSION_NOT_FOUND", "not_yours", submission=submission_id)
     return sub
 
 
@@ -120,7 +119,7 @@ def submit(campaign_id: str):
     got = receive(store, data, filename, campaign_id=campaign.id, recommender_id=recommender,
                   uploader=user.username, channel="api", attachments=attachments)
     if got.submission_id is None:  # a concurrent identical upload that vanished: nothing to show
-        raise ApiError(409, "SUBMISSION_CONFLICT", "同一文件正在被另一请求处理，请稍后重试。")
+        raise ApiError("SUBMISSION_CONFLICT")
     if got.outcome == "duplicate" and attachments:
         _attach_new(store, got.submission_id, attachments, user)
     detail = detail_of(got.submission_id)
@@ -166,7 +165,7 @@ def submissions(campaign_id: str):
     page, per_page = page_args()
     current = request.args.get("current", "true")
     if current not in ("true", "false", "all"):
-        raise bad("参数 current 只能是 true（仅当前版本）、false（仅已被替代的版本）或 all。")
+        raise ApiError("BAD_REQUEST", "current")
     query = select(Submission).where(Submission.campaign_id == campaign.id)
     query = _filtered(query, campaign, user)
     if current != "all":
@@ -256,7 +255,7 @@ def attachment_file(submission_id: int, attachment_id: int):
         sub = visible_submission(s, user, submission_id)
         att = next((a for a in sub.attachments if a.id == attachment_id), None) if attachment_id <= MAX_ID else None
         if att is None:
-            raise ApiError(404, "ATTACHMENT_NOT_FOUND", f"第 {submission_id} 号提交没有第 {attachment_id} 号附件。")
+            raise ApiError("ATTACHMENT_NOT_FOUND", submission=submission_id, attachment=attachment_id)
         sha, name = att.sha256, att.original_name
         audit(s, user.username, "download", f"attachment:{att.id}", sha256=sha)
     return download(store.files.get(sha), "application/octet-stream", name)

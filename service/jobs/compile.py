@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from service.jobs.admission import admit
 from service.jobs.claim import claim
 from service.store import Store
 from service.store.models import Job, StoredFile, utcnow
@@ -22,6 +23,7 @@ PROGRESS_EVERY = dt.timedelta(seconds=1)
 def create_compile_job(store: Store, campaign_id: str, recommender_id: str | None, created_by: str) -> int:
     """Queue the compilation of a campaign (or of one recommender's submissions); returns the job id."""
     with store.session.begin() as s:
+        admit(s, created_by)
         job = Job(kind=KIND, campaign_id=campaign_id, recommender_id=recommender_id or "", created_by=created_by,
                   sources=[], spooled=True)
         s.add(job)

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 
 from service.actions.intake import file_submission, record_upload, refresh_related
 from service.forms.catalog import Catalog, catalog
+from service.jobs.admission import admit
 from service.jobs.claim import claim
 from service.office.batch import read_batch
 from service.office.limits import DEFAULT_LIMITS
 from service.office.rejected import InputRejected
 from service.office.zipguard import ARCHIVE_EXTENSIONS
 from service.parse.pipeline import parse
+from service.problems.catalogue import message
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import Job, JobItem, StoredFile, Submission, utcnow
@@ -71,7 +73,7 @@ def zip_entries(path: Path, prefix: str = "", label: str = "") -> Iterator[Entry
                 yield Entry(prefix + entry.name, code=entry.problem.code, message=entry.problem.message)
             elif entry.name.lower().endswith(ARCHIVE_EXTENSIONS):
                 yield Entry(prefix + entry.name, data=entry.data, code="ARCHIVE_NESTED",
-                            message="压缩包中又嵌套了压缩包，未展开。请把其中的文件直接放进一个压缩包后上传。")
+                            message=message("ARCHIVE_NESTED"))
             else:
                 yield Entry(prefix + entry.name, data=entry.data)
     except InputRejected as exc:
@@ -97,15 +99,16 @@ def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
             if child.suffix.lower() == ".zip":
                 yield from zip_entries(child, prefix=f"{path.name}/{rel}!")
             elif child.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
-                yield Entry(f"{path.name}/{rel}", code="FILE_TOO_LARGE", message="文件过大，未读取。")
+                yield Entry(f"{path.name}/{rel}", code="FILE_TOO_LARGE",
+                            message=message("FILE_TOO_LARGE", "folder_entry"))
             else:
                 yield Entry(f"{path.name}/{rel}", data=child.read_bytes())
     elif path.suffix.lower() == ".zip":
         yield from zip_entries(path, prefix=f"{path.name}!")
     elif not path.exists():
-        yield Entry(path.name, code="FILE_NOT_FOUND", message=f"找不到文件 {path}。")
+        yield Entry(path.name, code="FILE_NOT_FOUND", message=message("FILE_NOT_FOUND", path=path))
     elif path.stat().st_size > DEFAULT_LIMITS.max_file_bytes:
-        yield Entry(path.name, code="FILE_TOO_LARGE", message="文件过大，未读取。")
+        yield Entry(path.name, code="FILE_TOO_LARGE", message=message("FILE_TOO_LARGE", "folder_entry"))
     else:
         yield Entry(path.name, data=path.read_bytes())
 
@@ -118,6 +121,7 @@ def create_job(store: Store, sources: list[dict[str, Any]], campaign_id: str, re
     """Queue a bulk ingest of ``sources`` (paths, or a zip already in the store) for one recommender; returns the
     job id. Nothing is read yet: the runner spools and files the entries."""
     with store.session.begin() as s:
+        admit(s, created_by)
         job = Job(kind="ingest", campaign_id=campaign_id, recommender_id=recommender_id, created_by=created_by,
                   sources=sources, state="queued")
         s.add(job)

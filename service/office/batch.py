@@ -4,7 +4,7 @@ The archive as a whole is refused only when its structure is hostile or broken (
 overlapping data, no readable directory); any other problem belongs to one entry, which gets its own verdict
 while the rest of the batch goes on. Each entry is one upload and is bounded like one (``max_file_bytes``),
 and the declared total of what is read is bounded by ``max_batch_bytes``. The messages speak of the zip the
-person packed, not of a document's insides.
+person packed, not of a document's insides: the ``archive…`` variants of the codes in the catalogue.
 """
 
 from __future__ import annotations
@@ -19,18 +19,9 @@ from zipfile import ZipFile, ZipInfo
 from service.office.limits import DEFAULT_LIMITS, Limits, MiB
 from service.office.rejected import InputRejected
 from service.office.zipguard import check_layout, open_zip, read_entry, unsafe_name
+from service.problems.catalogue import message
 
 log = logging.getLogger(__name__)
-
-_BROKEN = "压缩包已损坏，无法打开。请重新打包后上传。"
-_TOO_MANY = "压缩包中的文件超过 {limit} 个，请分批上传。"
-_OVERLAPPING = ("压缩包结构异常：多个文件共用同一段压缩数据（常见于“压缩炸弹”），已拒收整个压缩包。"
-                "请把文件重新打包后上传。")
-_UNSAFE_PATH = "压缩包中的文件路径不安全（含“..”或绝对路径），已拒收该文件。请重新打包后上传。"
-_TOO_LARGE = "文件超过 {mb} MB 的上限，未读取。"
-_TOO_MUCH = "压缩包解压后过大，其余文件未读取，请分批上传。"
-_ENCRYPTED = "压缩包中的这个文件设置了解压密码，平台无法读取。请去掉密码后重新打包上传。"
-_ENTRY_CORRUPT = "压缩包中的这个文件已损坏，无法解压。请重新打包后上传。"
 
 
 @dataclass(frozen=True)
@@ -67,16 +58,16 @@ def read_batch(path: Path, limits: Limits = DEFAULT_LIMITS,
                     continue
                 name = entry_name(info)
                 if unsafe_name(name):
-                    yield _refused(name, "ZIP_UNSAFE_PATH", _UNSAFE_PATH)
+                    yield _refused(name, "ZIP_UNSAFE_PATH", "archive_entry")
                     continue
                 if skip(name):
                     continue
                 if info.file_size > limits.max_file_bytes:
-                    yield _refused(name, "FILE_TOO_LARGE", _TOO_LARGE.format(mb=limits.max_file_bytes // MiB))
+                    yield _too_large(name, limits)
                     continue
                 total += info.file_size
                 if total > limits.max_batch_bytes:
-                    yield _refused(name, "ZIP_BOMB", _TOO_MUCH)
+                    yield _refused(name, "ZIP_BOMB", "archive_total")
                     return
                 yield _read(zf, info, name, limits)
 
@@ -86,7 +77,8 @@ def _open(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise InputRejected("ZIP_CORRUPT", message=_BROKEN, detail={"error": str(exc)[:200]}) from exc
+        raise InputRejected("ZIP_CORRUPT", message=message("ZIP_CORRUPT", "archive"),
+                            detail={"error": str(exc)[:200]}) from exc
 
 
 def _read(zf: ZipFile, info: ZipInfo, name: str, limits: Limits) -> BatchEntry:
@@ -96,26 +88,31 @@ def _read(zf: ZipFile, info: ZipInfo, name: str, limits: Limits) -> BatchEntry:
     except InputRejected as exc:
         log.info("zip entry %s cannot be read: %s", name, exc.detail)
         if exc.code == "ZIP_BOMB":  # more bytes than it declared
-            return _refused(name, "FILE_TOO_LARGE", _TOO_LARGE.format(mb=limits.max_file_bytes // MiB))
+            return _too_large(name, limits)
         if exc.code == "FILE_ENCRYPTED":
-            return _refused(name, "FILE_ENCRYPTED", _ENCRYPTED)
-        return _refused(name, "ZIP_CORRUPT", _ENTRY_CORRUPT)
+            return _refused(name, "FILE_ENCRYPTED", "archive_entry")
+        return _refused(name, "ZIP_CORRUPT", "archive_entry")
 
 
-def _refused(name: str, code: str, message: str) -> BatchEntry:
-    return BatchEntry(name, problem=InputRejected(code, message=message))
+def _refused(name: str, code: str, variant: str, /, **fields: int) -> BatchEntry:
+    """One entry refused in the words of ``variant`` of ``code``."""
+    return BatchEntry(name, problem=InputRejected(code, message=message(code, variant, **fields)))
+
+
+def _too_large(name: str, limits: Limits) -> BatchEntry:
+    return _refused(name, "FILE_TOO_LARGE", "archive_entry", limit=limits.max_file_bytes // MiB)
 
 
 def _whole(exc: InputRejected, limits: Limits) -> InputRejected:
     """The guard's verdict on the archive, said about the zip the person packed."""
     reason = exc.detail.get("reason")
     if exc.code == "ZIP_BOMB" and reason == "too_many_entries":
-        message = _TOO_MANY.format(limit=limits.max_batch_entries)
+        text = message("ZIP_BOMB", "archive_entries", limit=limits.max_batch_entries)
     elif exc.code == "ZIP_BOMB":
-        message = _OVERLAPPING
+        text = message("ZIP_BOMB", "archive_overlap")
     else:
-        return InputRejected("ZIP_CORRUPT", message=_BROKEN, detail=exc.detail)
-    return InputRejected(exc.code, message=message, detail=exc.detail)
+        return InputRejected("ZIP_CORRUPT", message=message("ZIP_CORRUPT", "archive"), detail=exc.detail)
+    return InputRejected(exc.code, message=text, detail=exc.detail)
 
 
 def entry_name(info: ZipInfo) -> str:

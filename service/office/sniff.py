@@ -29,7 +29,7 @@ from service.office.packages import package_ext
 from service.office.rejected import InputRejected
 from service.office.rtf import check_rtf
 from service.office.zipguard import check_package, open_zip
-from service.problems.catalogue import FIX_RESAVE
+from service.problems.catalogue import message
 
 ZIP = "application/zip"
 OLE = "application/x-ole-storage"
@@ -156,8 +156,7 @@ def open_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFil
         sniffed = _sniff_non_zip(data, "", limits)
         raise InputRejected(
             "OOXML_INVALID",
-            message="文件不是 .docx/.xlsx 格式（可能是旧版 .doc/.xls、WPS 或 RTF 文件），"
-            "需要先转换后才能读取。" + FIX_RESAVE,
+            message=message("OOXML_INVALID", "not_a_zip"),
             detail={"reason": "not_a_zip", "detected": sniffed.kind},
         )
     stream = io.BytesIO(data)
@@ -178,11 +177,8 @@ def _check_size(data: bytes, limits: Limits) -> None:
     if size > limits.max_file_bytes:
         raise InputRejected(
             "FILE_TOO_LARGE",
-            message=(
-                f"文件大小为 {size:,} 字节（约 {size / MiB:.2f} MB），超过平台上限 "
-                f"{limits.max_file_bytes:,} 字节（{limits.max_file_bytes / MiB:g} MB）。请在 Word/WPS 中压缩图片"
-                "（文件 → 压缩图片）、删除无关的图片或附件后重新上传。"
-            ),
+            message=message("FILE_TOO_LARGE", "measured", size=size, size_mb=size / MiB,
+                            limit=limits.max_file_bytes, limit_mb=limits.max_file_bytes / MiB),
             detail={"size": size, "limit": limits.max_file_bytes},
         )
 
@@ -207,21 +203,21 @@ def _sniff_non_zip(data: bytes, hint: str, limits: Limits) -> Sniffed:
         # Scans and photos arrive renamed to .doc surprisingly often.
         raise InputRejected("FILE_IMAGE_OR_PDF", detail={"detected": media.split("/")[1]})
     looks_like = _looks_like(data, media)
+    variant = _NOT_OFFICE_VARIANTS.get(looks_like)
     raise InputRejected(
         "FILE_NOT_OFFICE",
-        message=_NOT_OFFICE_MESSAGES.get(looks_like),
+        message=message("FILE_NOT_OFFICE", variant),
         detail={"detected": looks_like},
     )
 
 
-_NOT_OFFICE_MESSAGES: dict[str, str] = {
-    "html": "文件实际是网页（HTML/MHT）格式，只是扩展名为 .doc/.xls"
-    "（常见于从其他系统导出的文件）。" + FIX_RESAVE,
-    "office-xml": "文件是 Word/Excel 2003 XML 格式，平台无法直接读取。" + FIX_RESAVE,
-    "archive": "文件是压缩包（RAR/7z 等），不是 Word/Excel 文档。"
-    "请解压后分别上传其中的 Word/Excel 文件。",
-    "executable": "文件是程序文件，不是 Word/Excel 文档，已拒绝。"
-    "请上传 Word（.docx/.doc）或 Excel（.xlsx/.xls）文件。",
+#: What a non-office upload looks like → the variant of FILE_NOT_OFFICE that tells its sender what to do
+#: (text, plain XML and unknown binaries get the code's own wording).
+_NOT_OFFICE_VARIANTS: dict[str, str] = {
+    "html": "html",
+    "office-xml": "office_xml",
+    "archive": "archive",
+    "executable": "executable",
 }
 
 

@@ -44,6 +44,8 @@ from service.outputs.exports import current_submissions, rank_of_groups, submitt
 from service.outputs.pdf import OFFICIAL_MARGINS, Margins
 from service.outputs.pdf import html_pdf as render_html_pdf
 from service.outputs.pdf.images import pictures
+from service.outputs.pdf.sanitize import strip_active_content
+from service.problems.catalogue import message
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import Attachment, Submission
@@ -61,7 +63,24 @@ CONVERSION_REASONS = {
 
 
 class CompileError(Exception):
-    """The compilation itself failed (nothing to compile, cover or contents could not be rendered)."""
+    """The compilation itself failed (nothing to compile, no converter, contents that would not settle).
+
+    Worded by the catalogue entry of ``code`` (its ``variant`` filled with ``fields``), which the API answers
+    with as it is; ``str()`` is the message, which a failed job and the command line show.
+    """
+
+    def __init__(self, code: str, variant: str | None = None, /, **fields: Any) -> None:
+        self.code, self.variant, self.fields = code, variant, fields
+        self.message = message(code, variant, **fields)
+        super().__init__(self.message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _compile_error, (self.code, self.variant, self.fields)
+
+
+def _compile_error(code: str, variant: str | None, fields: dict[str, Any]) -> CompileError:
+    """A CompileError rebuilt after pickling (positional-only arguments and keyword fields)."""
+    return CompileError(code, variant, **fields)
 
 
 @dataclass
@@ -224,7 +243,7 @@ def file_pdf(data: bytes, name: str, media: str) -> bytes:
         return get_converter().convert(data, _office_ext(name, data, media), "pdf")
     except ConversionError as exc:
         if exc.code in (CONVERT_UNAVAILABLE, CONVERT_BUSY):  # every file would fail: stop, say why
-            raise CompileError(f"文件转换服务不可用，资料汇编未生成：{exc.message}") from exc
+            raise CompileError("COMPILE_FAILED", "converter", reason=exc.message) from exc
         raise ValueError(CONVERSION_REASONS.get(exc.code, exc.message)) from exc
 
 
@@ -305,8 +324,9 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
         raise LookupError(f"征集活动 {campaign_id} 的报送单位名单中没有编号 {recommender_id}")
     subs = current_submissions(store, campaign_id, statuses, recommender_id=recommender_id, cat=cat)
     if not subs:
-        raise CompileError(f"征集活动 {campaign_id}{'、单位 ' + recommender_id if recommender_id else ''} "
-                           "没有可汇编的材料（需为通过、需复核或逾期状态的当前版本）。")
+        if recommender_id:
+            raise CompileError("COMPILE_FAILED", "unit", campaign=campaign_id, recommender=recommender_id)
+        raise CompileError("COMPILE_FAILED", campaign=campaign_id)
     # The converter's LibreOffice inherits the environment when it starts: give it the CJK font aliases.
     os.environ.setdefault("FONTCONFIG_FILE", str(FONTS_CONF))
     ranking = _Ranking.of(campaign)
@@ -371,11 +391,12 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
             break
         toc_pages = _page_count(toc)
     else:
-        raise CompileError("目录页数无法确定，请联系管理员。")
+        raise CompileError("COMPILE_FAILED", "contents")
 
     writer = PdfWriter()
     for blob in (cover, toc, *(part.pdf for part in parts if part.pdf is not None)):
         writer.append(PdfReader(io.BytesIO(blob)), import_outline=False)
+    strip_active_content(writer)  # attachments come from units; the panel's readers must not run what they ask
     # Before the bookmarks: merging identical objects replaces page objects the bookmarks would point to.
     writer.compress_identical_objects()
     parents: dict[int, Any] = {}

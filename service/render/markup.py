@@ -19,6 +19,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from service.office.docx import W
+from service.office.links import inert_links
 
 AUTHOR = "报送平台"
 INITIALS = "平台"
@@ -106,9 +107,9 @@ def mark_xlsx(content: bytes, problems: list[dict[str, Any]], sheet: str | None 
 
 
 def mark(content: bytes, kind: str, problems: list[dict[str, Any]], sheet: str | None = None) -> bytes:
-    """Mark up a .docx or .xlsx (``kind``) with the problems of its report."""
+    """Mark up a .docx or .xlsx (``kind``) with the problems of its report; its outside links made inert."""
     if kind == "docx":
-        return mark_docx(content, problems)
+        return inert_links(mark_docx(content, problems))
     if kind == "xlsx":
-        return mark_xlsx(content, problems, sheet)
+        return inert_links(mark_xlsx(content, problems, sheet))
     raise ValueError(kind)

@@ -30,13 +30,20 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
+def _strict_transport(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
 def init_web(app: Flask, token_api: Blueprint) -> None:
     """The pages' blueprints, CSRF protection, security headers and template helpers. ``token_api`` (registered
     before) authenticates by bearer token, not by cookie, so it and the blueprints nested in it are exempt from
     CSRF: Flask-WTF compares a request's own blueprint only, not its parents."""
     if app.config.get("HTTPS"):
-        # Served over HTTPS (JTH_HTTPS=true behind the proxy): the cookie never travels in clear.
+        # Served over HTTPS (JTH_HTTPS=true behind the proxy): the cookie never travels in clear, and browsers
+        # are told to use nothing but HTTPS for this site for a year (HSTS).
         app.config["SESSION_COOKIE_SECURE"] = True
+        app.after_request(_strict_transport)
     csrf.init_app(app)
 
     from service.web import admin, auth, pages, recommender, schools

@@ -8,7 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
-from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, decide, document_level_done
+from service.actions.intake import (
+    DOCUMENT_DECISION,
+    IntakeError,
+    acknowledged,
+    decide,
+    document_level_done,
+    staff_message,
+)
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
@@ -125,7 +132,10 @@ def ingest():
                 s.add(StoredFile(sha256=sha, size=len(blob)))
                 s.flush()
             sources.append({"kind": "stored", "sha256": sha, "name": f.filename})
-    job_id = create_job(store, sources, campaign_id, who, g.user.username)
+    try:
+        job_id = create_job(store, sources, campaign_id, who, g.user.username)
+    except IntakeError as exc:  # too many of this user's jobs waiting: the files stay stored, nothing is lost
+        abort(exc.http_status, exc.message)
     runner_for(current_app).submit(job_id)
     return redirect(url_for("admin.job", job_id=job_id))
 
@@ -169,7 +179,10 @@ def compile_start():
     campaign = cat.campaigns.get(campaign_id)
     if campaign is None or (who and who not in {r["id"] for r in cat.entities(campaign.data.get("submitters", ""))}):
         abort(400, "请选择征集活动和报送单位。")
-    job_id = create_compile_job(store_for(current_app), campaign_id, who or None, g.user.username)
+    try:
+        job_id = create_compile_job(store_for(current_app), campaign_id, who or None, g.user.username)
+    except IntakeError as exc:
+        abort(exc.http_status, exc.message)
     runner_for(current_app).submit(job_id)
     return redirect(url_for("admin.job", job_id=job_id))
 
@@ -194,7 +207,8 @@ def job_result(job_id: int):
 @login_required("admin")
 def review():
     campaign = _campaign_arg()
-    with store_for(current_app).session() as s:
+    store = store_for(current_app)
+    with store.session() as s:
         subs = list(s.scalars(select(Submission).where(Submission.campaign_id == campaign.id,
                                                        Submission.is_current.is_(True),
                                                        Submission.status.in_(("needs_review", "late")))
@@ -207,7 +221,7 @@ def review():
                 continue
             items.append({"submission_id": sub.id, "file": sub.original_name, "recommender": sub.recommender_id,
                           "path": p.get("path") or "", "document_path": DOCUMENT_DECISION + p["code"], "title": p.get("title", ""), "code": p["code"],
-                          "message": p["message"], "candidates": p.get("candidates", []),
+                          "message": staff_message(store, sub, p), "candidates": p.get("candidates", []),
                           "where": (p.get("where") or {}).get("text", ""),
                           "url": url_for("recommender.submission", submission_id=sub.id)})
     return page("admin/review.html", {"campaign": campaign.id, "title": campaign.title, "items": items,

@@ -19,7 +19,7 @@ from service.forms.catalog import catalog
 from service.outputs.exports import STATUS_LABELS
 from service.store import store_for
 from service.store.models import Submission
-from service.validate.rules import recommender_of
+from service.validate.rules.recommender import recommender_of
 from service.web.auth import entity_name, login_required
 from service.web.pages import page, send_download
 
@@ -35,12 +35,12 @@ def campaigns_for(entity_id: str) -> list[Any]:
 
 
 def _own(submission_id: int) -> Submission:
+    """The submission if this user may see it; 404 otherwise, exactly as for an id that does not exist, so that a
+    unit cannot learn which ids other units' submissions have."""
     with store_for(current_app).session() as s:
         sub = s.get(Submission, submission_id)
-        if sub is None:
+        if sub is None or g.user.role != "admin" and sub.recommender_id != g.user.entity_id:
             abort(404)
-        if g.user.role != "admin" and sub.recommender_id != g.user.entity_id:
-            abort(403)
         _ = list(sub.attachments)
         s.expunge_all()
         return sub

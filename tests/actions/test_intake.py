@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from service.actions.intake import IntakeError, add_attachment, decide, history, receive
+from service.actions.intake import IntakeError, add_attachment, decide, history, receive, staff_message
 from service.jobs.ingest import create_job, run_job
 from service.jobs.summary import job_summary
 from service.render.form import render
@@ -26,6 +26,9 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def doc(form_id: str = "recommendation_letter", record: dict | None = None, entity: str | None = None) -> bytes:
     campaign = "ln-2018" if form_id == "work_summary" else "jth-2020"
     return render(campaign, form_id, record if record is not None else sample(form_id), entity).content
+
+
+LATE = dt.datetime(2020, 11, 25, 10, tzinfo=dt.UTC)  # the deadline was 2020-11-23
 
 
 def submit(store, data: bytes, name: str = "推荐书.docx", who: str = "edu-ln", campaign: str = "jth-2020", **kw):
@@ -98,7 +101,7 @@ def test_submitting_for_another_recommender_is_rejected(store):
     assert "SUBMITTER_MISMATCH" in codes and got.status == "rejected"
 
 
-def test_group_recommended_by_two_recommenders_is_flagged_on_both(store):
+def test_group_recommended_by_two_recommenders_is_flagged_on_both_without_naming_the_other(store):
     mine = submit(store, doc())
     other_record = letter(recommender="全国石油和化工职业教育教学指导委员会", recommender_type="行业职业教育教学指导委员会")
     other = submit(store, doc(record=other_record), who="hzw-shihua")
@@ -106,7 +109,20 @@ def test_group_recommended_by_two_recommenders_is_flagged_on_both(store):
         for sub_id, name in ((mine.submission_id, "石油和化工"), (other.submission_id, "辽宁省教育厅")):
             sub = s.get(Submission, sub_id)
             flag = next(p for p in sub.cross_problems if p["code"] == "GROUP_MULTIPLE_RECOMMENDERS")
-            assert name in flag["message"] and sub.status == "needs_review"
+            assert name not in str(sub.cross_problems) and sub.status == "needs_review"  # units don't learn who
+            assert name in staff_message(store, sub, flag)  # the staff do
+
+
+def test_a_rejected_letter_does_not_disturb_the_unit_that_recommended_the_group(store):
+    mine = submit(store, doc(), received_at=LATE)
+    before = mine.status
+    refused = submit(store, doc(), who="edu-bj")  # 北京 sends 辽宁's letter: refused for who sent it
+    assert refused.status == "rejected"
+    with store.session() as s:
+        sub = s.get(Submission, mine.submission_id)
+        assert sub.status == before == "late"
+        assert "GROUP_MULTIPLE_RECOMMENDERS" not in {p["code"] for p in sub.cross_problems}
+        assert staff_message(store, sub, {"code": "GROUP_MULTIPLE_RECOMMENDERS", "message": "x"}) == "x"
 
 
 def test_summary_table_and_letters_are_checked_together(store):

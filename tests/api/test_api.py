@@ -7,8 +7,11 @@ import time
 import zipfile
 
 import pytest
+from flask import abort
 from sqlalchemy import select
 
+from service.api.errors import HTTP_CODES
+from service.problems.catalogue import entry
 from service.render.form import render
 from service.store.auth import create_token, create_user
 from service.store.models import AuditEntry
@@ -349,6 +352,15 @@ def test_limits_answer_in_chinese_with_stable_codes(client, tokens):
     r = client.delete(f"{JTH}/submissions", headers=tokens["admin"])
     assert (r.status_code, r.get_json()["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
     assert "GET" in r.headers["Allow"]
+
+
+def test_http_errors_are_answered_with_their_catalogue_entries(app):
+    for status, code in HTTP_CODES.items():
+        assert entry(code).http_status == status, code
+    app.add_url_rule("/api/v1/_test/gone", "gone", lambda: abort(410))
+    r = app.test_client().get("/api/v1/_test/gone")
+    assert r.status_code == 410
+    assert r.get_json()["error"] == {"code": "REQUEST_FAILED", "message": "请求未能完成。"}
 
 
 def test_an_exception_in_a_view_never_leaks_a_traceback(app, tokens, caplog):

@@ -7,9 +7,11 @@ content type, header and JSON body is the one documented.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -24,7 +26,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from service import create_app
+from service.api.errors import HTTP_CODES, OTHER_HTTP_ERROR
 from service.api.openapi import openapi_document
+from service.problems.catalogue import codes
 from service.render.form import render
 from service.store.auth import create_token, create_user
 from tests.support.samples import new_store, sample
@@ -150,3 +154,38 @@ def test_token_protected_operations_are_the_ones_documented_as_such(api):
                 assert r.status_code != 401, (method, path)
             else:
                 assert (r.status_code, r.get_json()["error"]["code"]) == (401, "AUTH_REQUIRED"), (method, path)
+
+
+SERVICE = Path(__file__).resolve().parents[2] / "service"
+
+
+def _raised_codes() -> set[str]:
+    """The codes the API answers with, read from the source (many refusals are on paths no request here takes):
+    every ``ApiError`` and ``IntakeError`` raised in service/ (the API answers both), each ``CompileError`` (the
+    compilation route answers with its code), and the codes of the HTTP errors Flask raises itself."""
+    found = set(HTTP_CODES.values()) | {OTHER_HTTP_ERROR}
+    for path in SERVICE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("ApiError", "IntakeError", "CompileError") and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_every_code_the_api_answers_with_is_in_the_enum_and_the_enum_is_the_catalogue(api):
+    doc = api[0].test_client().get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    enum = schemas["ErrorCode"]["enum"]
+    assert schemas["Error"]["properties"]["error"]["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCode"}
+    assert set(enum) <= set(codes()), "the enum names codes the catalogue does not hold"
+    assert len(schemas["ErrorCode"]["x-enum-descriptions"]) == len(enum)
+    raised = _raised_codes()
+    assert {"FORBIDDEN", "AUTH_INVALID", "MARKUP_UNAVAILABLE", "COMPILE_FAILED", "REQUEST_FAILED"} <= raised
+    assert raised - set(enum) == set(), "codes the API answers with that its document does not list"
+    documented = {code for ops in doc["paths"].values() for op in ops.values()
+                  for answer in op["responses"].values() if "；错误码：" in answer["description"]
+                  for code in answer["description"].split("；错误码：", 1)[1].split("、")}
+    assert documented and documented - set(enum) == set(), "operations document codes outside the enum"
+    for code in enum:
+        assert f"`{code}`" in doc["info"]["description"], f"{code} is not listed in the document's description"

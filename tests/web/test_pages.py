@@ -15,7 +15,7 @@ from service.actions.intake import receive
 from service.parse.pipeline import parse
 from service.render.form import render
 from service.store.auth import create_user
-from service.store.models import AuditEntry
+from service.store.models import AuditEntry, Submission
 from tests.support.samples import sample
 
 PASSWORD = "correct-horse-9"
@@ -57,7 +57,7 @@ def client_as(app, role: str):
 A, S, P, C, H, X, D = ROLES  # anonymous, school, provincial, planned_city, hzw, other_province, admin
 OPEN = dict.fromkeys(ROLES, 200)
 RECOMMENDERS_ONLY = {A: 302, S: 403, P: 200, C: 200, H: 200, X: 200, D: 403}
-OWNER_OR_ADMIN = {A: 302, S: 403, P: 200, C: 403, H: 403, X: 403, D: 200}
+OWNER_OR_ADMIN = {A: 302, S: 403, P: 200, C: 404, H: 404, X: 404, D: 200}  # another unit: as if it did not exist
 ADMIN_ONLY = {A: 302, S: 403, P: 403, C: 403, H: 403, X: 403, D: 200}
 MATRIX = [
     ("GET", "/", OPEN),
@@ -77,7 +77,7 @@ MATRIX = [
     ("GET", "/r/submissions/1/attachments/1", OWNER_OR_ADMIN),
     ("GET", "/r/submissions/1/attachments/2", {**OWNER_OR_ADMIN, P: 404, D: 404}),
     ("GET", "/r/submissions/999", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 404}),
-    ("POST", "/r/submissions/1/attachments", {A: 401, S: 403, P: 302, C: 403, H: 403, X: 403, D: 302}),
+    ("POST", "/r/submissions/1/attachments", {A: 401, S: 403, P: 302, C: 404, H: 404, X: 404, D: 302}),
     ("GET", "/admin/", ADMIN_ONLY),
     ("GET", "/admin/review", ADMIN_ONLY),
     ("GET", "/admin/exports", ADMIN_ONLY),
@@ -329,7 +329,7 @@ def test_error_pages_are_in_chinese(site):
         response = anonymous.get(url)
         html = response.get_data(as_text=True)
         assert response.status_code == status and text in html and 'lang="zh-CN"' in html, url
-    assert "没有权限" in client_as(site, "planned_city").get("/r/submissions/1").get_data(as_text=True)
+    assert "没有权限" in client_as(site, "school").get("/r/").get_data(as_text=True)
     big = anonymous.post("/login", data={"username": "x", "password": "y" * (21 * 1024 * 1024)})
     assert big.status_code == 413 and "不能超过 20 MB" in big.get_data(as_text=True)
     data = anonymous.get("/campaigns/nope?format=json").get_json()
@@ -388,3 +388,12 @@ def test_the_web_form_applies_the_campaign_rules_before_download(site):
     response = site.test_client().post("/campaigns/jth-2020/forms/summary_table/fill", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "第一批" in html and "推荐排序" in html
+
+
+def test_the_web_review_refuses_a_path_past_the_table_as_the_api_does(site, store):
+    admin = client_as(site, "admin")
+    response = admin.post("/admin/review/1", data={"path": "members.20000.name", "action": "correct",
+                                                   "value": "某某公司"}, follow_redirects=True)
+    assert "没有第 20001 行" in response.get_data(as_text=True)
+    with store.session() as s:
+        assert len(s.get(Submission, 1).record["members"]) == len(sample("recommendation_letter")["members"])

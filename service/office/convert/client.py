@@ -89,10 +89,13 @@ def _default_soffice() -> str:
     return shutil.which("soffice") or "/usr/lib/libreoffice/program/soffice"
 
 
-def _resave_hint(kind: str) -> str:
-    if kind == SPREADSHEET:
-        return "请用 Excel/WPS 另存为 .xlsx 后重新上传。"
-    return "请用 Word/WPS 另存为 .docx 后重新上传。"
+#: How a person re-saves a document of each kind (the ``{apps}`` and ``{save_as}`` of the converter's fixes),
+#: and what the kind is called in a refusal.
+_RESAVE: dict[str, dict[str, str]] = {
+    TEXT: {"apps": "Word/WPS", "save_as": "docx"},
+    SPREADSHEET: {"apps": "Excel/WPS", "save_as": "xlsx"},
+}
+_KIND_LABELS = {TEXT: "文字文档", SPREADSHEET: "电子表格"}
 
 
 class Converter:
@@ -159,32 +162,17 @@ class Converter:
             ext = "." + ext
         target = target.lower().strip().lstrip(".")
         kind = SOURCE_KINDS.get(ext)
-        hint = _resave_hint(kind or TEXT)
+        resave = _RESAVE[kind or TEXT]
         if kind is None:
-            raise ConversionError(
-                CONVERT_UNSUPPORTED,
-                f"不支持的文件类型“{ext}”，请上传 Word（.doc/.docx/.wps/.rtf/.odt）"
-                "或 Excel（.xls/.xlsx/.et/.ods）文件。",
-                f"unsupported source extension {ext!r}",
-            )
+            raise ConversionError(CONVERT_UNSUPPORTED, "source", ext=ext,
+                                  detail=f"unsupported source extension {ext!r}")
         if target not in TARGET_KINDS:
-            raise ConversionError(
-                CONVERT_UNSUPPORTED,
-                f"不支持转换为“{target}”格式。",
-                f"unsupported target {target!r}",
-            )
+            raise ConversionError(CONVERT_UNSUPPORTED, "target", target=target, detail=f"unsupported target {target!r}")
         if kind not in TARGET_KINDS[target]:
-            raise ConversionError(
-                CONVERT_UNSUPPORTED,
-                f"无法把{'电子表格' if kind == SPREADSHEET else '文字文档'}（{ext}）转换为 .{target} 文件，请检查上传的文件是否正确。",
-                f"{kind} source {ext} cannot become {target}",
-            )
+            raise ConversionError(CONVERT_UNSUPPORTED, "kind", kind=_KIND_LABELS[kind], ext=ext, target=target,
+                                  detail=f"{kind} source {ext} cannot become {target}")
         if not data:
-            raise ConversionError(
-                CONVERT_FAILED,
-                f"文件无法由 LibreOffice 转换：文件为空。{hint}",
-                "empty input",
-            )
+            raise ConversionError(CONVERT_FAILED, "empty", **resave, detail="empty input")
         deadline_s = self.timeout if timeout is None else float(timeout)
 
         self.pool.check_open()
@@ -192,68 +180,42 @@ class Converter:
             job_dir = Path(tempfile.mkdtemp(prefix="job-", dir=self._jobs_root))
         except OSError as exc:
             self.pool.check_open()  # shut down concurrently: report that, not the OSError
-            raise ConversionError(
-                CONVERT_UNAVAILABLE,
-                "文件转换服务暂时不可用（无法创建临时文件），请稍后重试或联系管理员。",
-                f"cannot create job dir: {exc}",
-            ) from exc
+            raise ConversionError(CONVERT_UNAVAILABLE, "no_job_dir", detail=f"cannot create job dir: {exc}") from exc
         try:
             src = job_dir / f"input{ext}"
             dst = job_dir / f"output.{target}"
             try:
                 src.write_bytes(data)
             except OSError as exc:
-                raise ConversionError(
-                    CONVERT_UNAVAILABLE,
-                    "文件转换服务暂时不可用（无法写入临时文件），请稍后重试或联系管理员。",
-                    f"cannot write input: {exc}",
-                ) from exc
-            self._run(request(str(src), str(dst), target), deadline_s, hint, ext, target)
+                raise ConversionError(CONVERT_UNAVAILABLE, "no_input", detail=f"cannot write input: {exc}") from exc
+            self._run(request(str(src), str(dst), target), deadline_s, resave, ext, target)
             try:
                 result = dst.read_bytes()
             except OSError as exc:
-                raise ConversionError(
-                    CONVERT_FAILED,
-                    f"文件无法由 LibreOffice 转换：没有生成输出文件。{hint}",
-                    f"output missing: {exc}",
-                ) from exc
+                raise ConversionError(CONVERT_FAILED, "no_output", **resave, detail=f"output missing: {exc}") from exc
             if media_type(result) != _OUTPUT_TYPES[target]:
-                raise ConversionError(
-                    CONVERT_FAILED,
-                    f"文件无法由 LibreOffice 转换：生成的文件无效。{hint}",
-                    f"output does not look like {target} ({result[:8]!r})",
-                )
+                raise ConversionError(CONVERT_FAILED, "bad_output", **resave,
+                                      detail=f"output does not look like {target} ({result[:8]!r})")
             return result
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
 
-    def _run(self, payload: dict[str, str], timeout: float, hint: str, ext: str, target: str) -> None:
-        """Have the pool convert one file; say every failure in the words the person who sent it needs."""
+    def _run(self, payload: dict[str, str], timeout: float, resave: dict[str, str], ext: str, target: str) -> None:
+        """Have the pool convert one file; say every failure in the words the person who sent it needs
+        (``resave``: how to re-save the file, the catalogue's ``{apps}`` and ``{save_as}``)."""
         try:
             reply = self.pool.run(payload, timeout)
         except WorkerTimeout:
-            raise ConversionError(
-                CONVERT_TIMEOUT,
-                f"文件转换超时（超过 {timeout:g} 秒），文件可能过大或已损坏。{hint}",
-                f"no answer within {timeout} s",
-            ) from None
+            raise ConversionError(CONVERT_TIMEOUT, seconds=timeout, **resave,
+                                  detail=f"no answer within {timeout} s") from None
         except WorkerGone as exc:
-            raise ConversionError(
-                CONVERT_FAILED,
-                f"文件无法由 LibreOffice 转换：转换进程异常退出。{hint}",
-                str(exc),
-            ) from None
+            raise ConversionError(CONVERT_FAILED, "crashed", **resave, detail=str(exc)) from None
         if reply.get("ok"):
             return
         error = str(reply.get("error", "unknown error"))
         if str(reply.get("code") or CONVERT_FAILED) == CONVERT_UNSUPPORTED:
-            raise ConversionError(
-                CONVERT_UNSUPPORTED, f"文件内容与扩展名“{ext}”不符，无法转换为 .{target} 文件。{hint}", error)
-        raise ConversionError(
-            CONVERT_FAILED,
-            f"文件无法由 LibreOffice 转换：文件可能已损坏、已加密或不是有效的 Word/Excel 文档。{hint}",
-            error,
-        )
+            raise ConversionError(CONVERT_UNSUPPORTED, ext=ext, target=target, **resave, detail=error)
+        raise ConversionError(CONVERT_FAILED, **resave, detail=error)
 
     def start(self) -> None:
         """Start all idle workers now (optional warm-up; otherwise they start on first use)."""

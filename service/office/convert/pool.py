@@ -109,11 +109,7 @@ class Pool:
     def check_open(self) -> None:
         """Raise CONVERT_UNAVAILABLE once the pool is shut down."""
         if self._closed:
-            raise ConversionError(
-                CONVERT_UNAVAILABLE,
-                "文件转换服务已停止，请稍后重试。",
-                "converter is shut down",
-            )
+            raise ConversionError(CONVERT_UNAVAILABLE, "stopped", detail="converter is shut down")
 
     def start(self) -> None:
         """Start all idle workers now (optional warm-up; otherwise they start on first use)."""
@@ -234,11 +230,7 @@ class Pool:
             if not self._cond.wait_for(
                 lambda: self._idle or self._closed, timeout=wait
             ):
-                raise ConversionError(
-                    CONVERT_BUSY,
-                    "文件转换服务繁忙，请稍后重试。",
-                    f"no free worker within {wait:.0f} s",
-                )
+                raise ConversionError(CONVERT_BUSY, detail=f"no free worker within {wait:.0f} s")
             self.check_open()
             return self._idle.pop()
 

@@ -146,11 +146,8 @@ class WorkerProcess:
             )
         except OSError as exc:
             self._discard_state()
-            raise ConversionError(
-                CONVERT_UNAVAILABLE,
-                "文件转换服务暂时不可用（无法启动 LibreOffice 转换进程），请稍后重试或联系管理员。",
-                f"cannot run {self.uno_python}: {exc}",
-            ) from exc
+            raise ConversionError(CONVERT_UNAVAILABLE, "no_worker",
+                                  detail=f"cannot run {self.uno_python}: {exc}") from exc
         assert self.proc.stdout is not None and self.proc.stderr is not None
         threading.Thread(
             target=self._drain_stderr,
@@ -178,11 +175,8 @@ class WorkerProcess:
             detail = str(exc) or "worker timed out during start-up"
             tail = self.stderr_tail()
             self.kill()
-            raise ConversionError(
-                CONVERT_UNAVAILABLE,
-                "文件转换服务暂时不可用（LibreOffice 未能启动），请稍后重试或联系管理员。",
-                f"{detail}; stderr: {tail}" if tail else detail,
-            ) from exc
+            raise ConversionError(CONVERT_UNAVAILABLE, "no_soffice",
+                                  detail=f"{detail}; stderr: {tail}" if tail else detail) from exc
         log.info(
             "convert worker %d started (pid %s, soffice pid %s, generation %d)",
             self.slot,
