@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from service.actions.intake import decide
+from service.actions.review import decide
 from service.api.auth import current_user, token_required
 from service.api.errors import ApiError
 from service.api.params import campaign_or_404, page_args, paged

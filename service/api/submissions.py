@@ -16,7 +16,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import func, select
 
-from service.actions.intake import add_attachment, check_attachment, history, receive
+from service.actions.history import history
+from service.actions.intake import add_attachment, check_attachment, receive
 from service.api.auth import ApiUser, current_user, token_required
 from service.api.errors import ApiError
 from service.api.files import download, request_attachments, request_file

@@ -8,14 +8,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
-from service.actions.intake import (
-    DOCUMENT_DECISION,
-    IntakeError,
-    acknowledged,
-    decide,
-    document_level_done,
-    staff_message,
-)
+from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, document_level_done, staff_message
+from service.actions.review import decide
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job

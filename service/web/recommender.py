@@ -13,7 +13,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
-from service.actions.intake import IntakeError, add_attachment, attachment_problems, history, receive
+from service.actions.history import history
+from service.actions.intake import IntakeError, add_attachment, attachment_problems, receive
 from service.actions.marked_copy import marked_copy
 from service.forms.catalog import catalog
 from service.outputs.exports import STATUS_LABELS

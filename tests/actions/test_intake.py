@@ -10,7 +10,9 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from service.actions.intake import IntakeError, add_attachment, decide, history, receive, staff_message
+from service.actions.history import history
+from service.actions.intake import IntakeError, add_attachment, receive, staff_message
+from service.actions.review import decide
 from service.jobs.ingest import create_job, run_job
 from service.jobs.summary import job_summary
 from service.render.form import render
