@@ -27,6 +27,7 @@ from service.forms.catalog import Form
 from service.office.docx import Paragraph, Table, read_docx
 
 _JINJA = re.compile(r"\{[{%#].*?[}%#]\}", re.S)
+_CIRCLED = re.compile(r"^\s*[①-⑳]\s*")
 _ENUMERATOR = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、.．]|\d+[、.．)）]|[①-⑳])\s*")
 
 
@@ -40,8 +41,10 @@ def label_key(text: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def core_key(text: str) -> str:
-    """A label without its enumerator: （一）治理结构 and 一、治理结构 both give 治理结构."""
-    return _ENUMERATOR.sub("", label_key(text))
+    """A label without its enumerator: （一）治理结构, 一、治理结构 and ①治理结构 all give 治理结构.
+
+    A circled number goes first: width folding would turn ① into a bare 1 that no longer reads as an enumerator."""
+    return _ENUMERATOR.sub("", label_key(_CIRCLED.sub("", text)))
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,6 @@ def test_labels_compare_without_widths_blanks_or_colon(text, key):
     assert label_key(text) == key
 
 
-@pytest.mark.parametrize("heading", ["（一）治理结构", "一、治理结构", "1. 治理结构", "(1)治理结构"])
+@pytest.mark.parametrize("heading", ["（一）治理结构", "一、治理结构", "1. 治理结构", "(1)治理结构", "①治理结构", "① 治理结构"])
 def test_a_heading_is_the_same_with_any_enumerator(heading):
     assert core_key(heading) == "治理结构"
