@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.app_json import BoundedJSONProvider
 
@@ -79,6 +80,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SECRET_KEY"] == DEV_SECRET and test_config is None:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     app.json = BoundedJSONProvider(app)
+    if hops := int(app.config.get("PROXY_HOPS") or 0):
+        # Behind N trusted proxies (the README's HTTPS proxy: JTH_PROXY_HOPS=1) the client's address, scheme and
+        # host are the ones the proxies saw: the login throttle and the audit log then see each person, not the
+        # proxy. Never set more hops than there are proxies: a client could then choose its own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from service import api, cli
     from service.web import health, init_web

@@ -397,3 +397,20 @@ def test_the_web_review_refuses_a_path_past_the_table_as_the_api_does(site, stor
     assert "没有第 20001 行" in response.get_data(as_text=True)
     with store.session() as s:
         assert len(s.get(Submission, 1).record["members"]) == len(sample("recommendation_letter")["members"])
+
+
+def test_behind_the_proxy_each_client_is_throttled_by_its_own_address(store):
+    with store.session.begin() as s:
+        create_user(s, "provincial", PASSWORD, "recommender", "edu-ln")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False, "DATABASE_URL": store.url,
+                      "FILE_STORE": str(store.files.root), "PROXY_HOPS": 1})
+    app.extensions["jth_store"] = store
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}  # every request comes through the one proxy
+    attacker, owner = app.test_client(), app.test_client()
+    for _ in range(6):
+        attacker.post("/login", data={"username": "provincial", "password": "guess-guess"}, environ_base=proxy,
+                      headers={"X-Forwarded-For": "203.0.113.7"})
+    assert attacker.post("/login", data={"username": "provincial", "password": PASSWORD}, environ_base=proxy,
+                         headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+    assert owner.post("/login", data={"username": "provincial", "password": PASSWORD}, environ_base=proxy,
+                      headers={"X-Forwarded-For": "198.51.100.20"}).status_code == 302
