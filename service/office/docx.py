@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,6 +163,12 @@ def _hidden_and_struck(body: etree._Element) -> None:
                     t.text = STRUCK_START + t.text + STRUCK_END
 
 
+def _may_hold(data: bytes, marker: bytes) -> bool:
+    """Whether the part may contain ``marker``: a byte search is a safe shortcut only in a UTF-8 part (as Word
+    writes it); a part in another encoding (UTF-16, GB18030 — OOXML allows them) is always looked at."""
+    return not _utf8(data) or marker in data
+
+
 def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
     """Reduce the body to the text a person sees: hidden subtrees out, Word's placeholder prompts emptied,
     symbol-font marks as the Unicode characters they show."""
@@ -169,14 +176,14 @@ def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
         parent = el.getparent()
         if parent is not None:
             parent.remove(el)
-    if b"showingPlcHdr" in data:
+    if _may_hold(data, b"showingPlcHdr"):
         for flag in list(body.iter(W + "showingPlcHdr")):
             sdt = flag.getparent().getparent()
             texts = list(sdt.iter(W + "t"))
             if _PLACEHOLDER.match("".join(t.text or "" for t in texts)):
                 for t in texts:
                     t.text = ""
-    if b"vanish" in data or b"strike" in data:
+    if _may_hold(data, b"vanish") or _may_hold(data, b"strike"):
         _hidden_and_struck(body)
     for sym in list(body.iter(W + "sym")):
         t = etree.Element(W + "t")
@@ -186,7 +193,7 @@ def _only_what_is_seen(body: etree._Element, data: bytes) -> None:
             code = -1
         t.text = _symbol(sym.get(W + "font"), code) if code >= 0 else UNKNOWN_SYMBOL
         sym.getparent().replace(sym, t)
-    if _SYMBOL_PUA_BYTES.search(data):
+    if not _utf8(data) or _SYMBOL_PUA_BYTES.search(data):
         for t in body.iter(W + "t"):
             if t.text and _SYMBOL_PUA.search(t.text):
                 font = _run_font(t)
@@ -333,19 +340,39 @@ def _main_part(zf: zipfile.ZipFile) -> str:
     raise InputRejected("OOXML_INVALID", detail={"missing": "word/document.xml"})
 
 
-def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, str], str]:
-    """Custom document properties (where the identity stamp lives) and the application that last saved the file."""
+#: The parts :func:`read_docx` reads, when they are there (a main part of another name is found and read
+#: through the content types).
+READ_PARTS = frozenset({"word/document.xml", "docProps/custom.xml", "docProps/app.xml"})
+
+
+def reads_part(name: str) -> bool:
+    """Whether :func:`read_docx` reads this member: its bytes are worth keeping when the checks inflate it."""
+    return name in READ_PARTS
+
+
+def _member(zf: zipfile.ZipFile, name: str, limits: Limits, inflated: Mapping[str, bytes] | None) -> bytes:
+    """A member as the package's checks already inflated it (same limits, same counting), else read now."""
+    if inflated is not None and name in inflated:
+        return inflated[name]
+    return read_member(zf, name, limits)
+
+
+def read_properties(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS,
+                    inflated: Mapping[str, bytes] | None = None) -> tuple[dict[str, str], str]:
+    """Custom document properties (where the identity stamp lives) and the application that last saved the file.
+
+    ``inflated``: members already read through the guard with these ``limits`` (see :func:`read_docx`)."""
     custom: dict[str, str] = {}
     names = set(zf.namelist())
     if "docProps/custom.xml" in names:
-        root = parse_xml(read_member(zf, "docProps/custom.xml", limits), limits)
+        root = parse_xml(_member(zf, "docProps/custom.xml", limits, inflated), limits)
         for prop in root:
             name = prop.get("name")
             if name and len(prop):
                 custom[name] = "".join(prop[0].itertext())
     app = ""
     if "docProps/app.xml" in names:
-        root = parse_xml(read_member(zf, "docProps/app.xml", limits), limits)
+        root = parse_xml(_member(zf, "docProps/app.xml", limits, inflated), limits)
         for child in root:
             if isinstance(child.tag, str) and child.tag.endswith("}Application"):
                 app = child.text or ""
@@ -360,17 +387,22 @@ _SEPARATOR_REFS = re.compile(rb"&#(?:[xX]0*[eE]00[0-5]|0*5734[4-9]);")
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
+def _utf8(data: bytes) -> bool:
+    """Whether an XML part is UTF-8 (or plain ASCII), the only encoding the byte-wise shortcuts here may search."""
+    head = data[:200].removeprefix(b"\xef\xbb\xbf")
+    if not head.startswith(b"<") or b"\x00" in head[:4]:
+        return False
+    declared = _DECLARED_ENCODING.match(head)
+    return not declared or declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") == b"utf8"
+
+
 def _may_hold_separators(data: bytes) -> bool:
     """True unless the part is UTF-8 and shows no separator, raw or as a character reference.
 
     A part in another encoding (UTF-16, GB18030 — libxml2 reads them) is never scanned byte-wise: it takes
     the exact Python walker.
     """
-    head = data[:200].removeprefix(b"\xef\xbb\xbf")
-    if not head.startswith(b"<") or b"\x00" in head[:4]:
-        return True
-    declared = _DECLARED_ENCODING.match(head)
-    if declared and declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") != b"utf8":
+    if not _utf8(data):
         return True
     # Substring tests first (memchr speed); the patterns only where their lead bytes occur at all.
     return bool((b"\xee\x80" in data and _SEPARATORS.search(data))
@@ -386,10 +418,15 @@ def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sd
     opened: list[tuple[Sdt, int]] = []
 
     def controls(part: str) -> list[Sdt]:
+        if not part:
+            return []
         found = []
         for chunk in part.split("\ue002")[1:]:
-            tag, alias, plain, text = (chunk.split("\ue003", 3) + ["", "", "", ""])[:4]
-            found.append(Sdt(tag=tag, alias=alias, text=text.strip("\n"), plain=plain == "1"))
+            fields = chunk.split("\ue003", 3)
+            if len(fields) < 4:
+                fields += ["", "", "", ""][len(fields):]
+            tag, alias, plain, text = fields
+            found.append(Sdt(tag, alias, text.strip("\n"), plain == "1"))
         return found
 
     for block in out.split("\ue000")[1:]:
@@ -410,15 +447,16 @@ def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sd
                 before = cells_parts[0].split("\ue001", 1)[1]
                 grid = _int(before or None, 0)
                 row = Row(index=r, cells=[])
+                cells = row.cells
                 for c, cell_part in enumerate(cells_parts[1:]):
                     _, span, cont, text, rest = cell_part.split("\ue001", 4)
-                    width = max(1, _int(span or None, 1))
-                    cell = Cell(text=text.strip("\n"), index=c, grid_col=grid, span=width, continued=cont == "1",
-                                sdts=controls(rest))
-                    for sdt in cell.sdts:
-                        sdt.table, sdt.row, sdt.cell = table.index, r, c
-                    sdts.extend(cell.sdts)
-                    row.cells.append(cell)
+                    width = max(1, _int(span, 1)) if span else 1
+                    cell_sdts = controls(rest)
+                    cells.append(Cell(text.strip("\n"), c, grid, width, cont == "1", cell_sdts))
+                    if cell_sdts:
+                        for sdt in cell_sdts:
+                            sdt.table, sdt.row, sdt.cell = table.index, r, c
+                        sdts.extend(cell_sdts)
                     grid += width
                 table.rows.append(row)
             blocks.append(table)
@@ -436,9 +474,14 @@ def _fast_blocks(root: etree._Element) -> tuple[list[Paragraph | Table], list[Sd
     return blocks, sdts
 
 
-def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocument:
-    """Read an opened (already vetted) .docx package."""
-    data = read_member(zf, _main_part(zf), limits)
+def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS,
+              inflated: Mapping[str, bytes] | None = None) -> DocxDocument:
+    """Read an opened (already vetted) .docx package.
+
+    ``inflated``: members the package's checks already read through the guard with these ``limits``
+    (:func:`service.office.sniff.sniff_open`), so that they are not inflated a second time.
+    """
+    data = _member(zf, _main_part(zf), limits, inflated)
     root = parse_xml(data, limits)
     body = root.find(W + "body")
     if body is None:
@@ -453,5 +496,5 @@ def read_docx(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> DocxDocum
         blocks, sdts = reader.blocks, reader.sdts
     else:
         blocks, sdts = _fast_blocks(root)
-    custom, app = read_properties(zf, limits)
+    custom, app = read_properties(zf, limits, inflated)
     return DocxDocument(blocks=blocks, sdts=sdts, custom=custom, application=app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
 from lxml import etree
@@ -68,28 +68,44 @@ _ODF_TYPES: dict[str, str] = {
 _XML_PART_EXTS = (".xml", ".rels", ".vml", ".rdf")
 
 
-def package_ext(zf: zipfile.ZipFile, limits: Limits) -> str:
-    """The extension a vetted package calls for (``.docx``, ``.dotx``, ``.xlsx``, ``.xltx``, ``.odt``, ``.ods``).
+#: Which members' bytes to keep while every member is inflated: (extension the package calls for, member name).
+Keep = Callable[[str, str], bool]
+
+
+def package_ext(zf: zipfile.ZipFile, limits: Limits, keep: Keep | None = None) -> tuple[str, dict[str, bytes]]:
+    """The extension a vetted package calls for (``.docx``, ``.dotx``, ``.xlsx``, ``.xltx``, ``.odt``, ``.ods``),
+    and the members ``keep`` chose, as inflated and checked.
 
     Refuses macro-enabled and encrypted packages, OFD, other office documents (PowerPoint, Visio, XPS,
-    .xlsb) and zips that are no document; with ``limits.verify_crc`` every member is then inflated once.
+    .xlsb) and zips that are no document; with ``limits.verify_crc`` every member is then inflated once, and
+    the bytes of the members ``keep`` chose are kept, so that their reader need not inflate them a second
+    time (without ``verify_crc`` nothing is kept: the reader reads them itself).
     """
     ext = _classify(zf, limits)
+    kept: dict[str, bytes] = {}
     if limits.verify_crc:
-        _verify_all(zf, limits)
-    return ext
+        _verify_all(zf, limits, kept, (lambda name: keep(ext, name)) if keep is not None else None)
+    return ext, kept
 
 
-def _verify_all(zf: zipfile.ZipFile, limits: Limits) -> None:
-    """Inflate every member once (discarding output) to catch truncation/CRC errors, and refuse a DTD in any
-    XML part: one never belongs in an Office or ODF package, whether or not this platform reads that part
-    (LibreOffice may, when it converts or compiles the file)."""
+def _verify_all(zf: zipfile.ZipFile, limits: Limits, kept: dict[str, bytes],
+                keep: Callable[[str], bool] | None) -> None:
+    """Inflate every member once to catch truncation/CRC errors, and refuse a DTD in any XML part: one never
+    belongs in an Office or ODF package, whether or not this platform reads that part (LibreOffice may, when
+    it converts or compiles the file). The output is discarded, except for the members ``keep`` chose, whose
+    bytes go into ``kept`` once the member has passed (its CRC, its limits and the DTD scan)."""
     total = 0
     for info in zf.infolist():
         if info.is_dir():
             continue
         scan = DtdScan() if info.filename.lower().endswith(_XML_PART_EXTS) else None
-        total += stream_member(zf, info, limits, scan)
+        if keep is not None and keep(info.filename):
+            chunks: list[bytes] = []
+            total += stream_member(zf, info, limits, _both(scan, chunks.append))
+            if scan is None or not scan.found:
+                kept[info.filename] = b"".join(chunks)
+        else:
+            total += stream_member(zf, info, limits, scan)
         if scan is not None and scan.found:
             raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
         if total > limits.max_uncompressed_bytes:
@@ -100,6 +116,17 @@ def _verify_all(zf: zipfile.ZipFile, limits: Limits) -> None:
                     "limit": limits.max_uncompressed_bytes,
                 },
             )
+
+
+def _both(scan: DtdScan | None, collect: Callable[[bytes], object]) -> Callable[[bytes], object]:
+    if scan is None:
+        return collect
+
+    def sink(chunk: bytes) -> None:
+        scan(chunk)
+        collect(chunk)
+
+    return sink
 
 
 def _classify(zf: zipfile.ZipFile, limits: Limits) -> str:

@@ -11,6 +11,8 @@ happily decompress a zip bomb, expand XML entities or run for minutes on a hosti
 * :func:`sniff` identifies an upload and refuses encrypted, macro-enabled, image/PDF and non-office files with
   a stable code and a Chinese message that tells the teacher how to fix it; the file name is only a hint used
   to pick between formats that share a container (Word vs. WPS 文字, Excel vs. WPS 表格).
+* :func:`sniff_open` is :func:`sniff` for the one who reads the file next: the package stays open, and
+  the parts the reader asked for come with it, inflated once by the checks.
 * :func:`open_package` opens a document's zip behind :mod:`service.office.zipguard`, and says precisely what
   a file that is no zip is instead.
 """
@@ -21,7 +23,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.office.limits import DEFAULT_LIMITS, Limits, MiB
 from service.office.ole import ole_ext
@@ -127,15 +129,46 @@ def sniff(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> Sniffe
     Raises :class:`InputRejected`; returns :class:`Sniffed` only for files the
     rest of the pipeline can handle (directly or after conversion).
     """
+    opened = sniff_open(data, filename, limits)
+    opened.close()
+    return opened.sniffed
+
+
+@dataclass
+class Opened:
+    """An upload as :func:`sniff_open` leaves it for its reader: what it is, and, for a zip, its package open
+    and vetted, with the members chosen to be kept already inflated (and checked) once."""
+
+    sniffed: Sniffed
+    data: bytes
+    package: zipfile.ZipFile | None = None
+    inflated: dict[str, bytes] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.package is not None:
+            self.package.close()
+
+
+def sniff_open(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS,
+               keep: Callable[[str, str], bool] | None = None) -> Opened:
+    """:func:`sniff`, keeping a zip package open for its reader, which then neither opens and checks the
+    package a second time nor inflates again what the checks inflated anyway: the members for which
+    ``keep(kind, name)`` is true (``kind`` as in :class:`Sniffed`) are kept as they came out of the checks.
+
+    Raises what :func:`sniff` raises, after the same checks in the same order. The caller closes the result.
+    """
     _check_size(data, limits)
     data = bytes(data)
     if media_type(data) == ZIP:
         zf = open_package(data, limits)
         try:
-            return _TAKEN[package_ext(zf, limits)]
-        finally:
+            ext, inflated = package_ext(zf, limits, (lambda ext, name: keep(_TAKEN[ext].kind, name))
+                                        if keep is not None else None)
+        except BaseException:
             zf.close()
-    return _sniff_non_zip(data, _name_hint(filename), limits)
+            raise
+        return Opened(_TAKEN[ext], data, zf, inflated)
+    return Opened(_sniff_non_zip(data, _name_hint(filename), limits), data)
 
 
 def open_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:

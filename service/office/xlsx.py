@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,12 +229,28 @@ def _defined_names(root: Any) -> dict[str, tuple[str, int, int]]:
     return out
 
 
-def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> XlsxDocument:
-    """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`sniff.open_package`)."""
+_READ_EXTS = (".xml", ".rels", ".vml")
+
+
+def reads_part(name: str) -> bool:
+    """Whether :func:`read_xlsx` reads this member (every XML part): worth keeping when the checks inflate it."""
+    return name.lower().endswith(_READ_EXTS)
+
+
+def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS,
+              inflated: Mapping[str, bytes] | None = None) -> XlsxDocument:
+    """Read a vetted .xlsx package (``zf`` opened on ``data`` by :func:`sniff.open_package`).
+
+    ``inflated``: members the package's checks already read through the guard with these ``limits``
+    (:func:`service.office.sniff.sniff_open`), so that they are not inflated a second time.
+    """
     xml: dict[str, bytes] = {}
     for info in zf.infolist():
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
-            xml[info.filename] = read_member(zf, info.filename, limits)
+        if reads_part(info.filename):
+            if inflated is not None and info.filename in inflated:
+                xml[info.filename] = inflated[info.filename]
+            else:
+                xml[info.filename] = read_member(zf, info.filename, limits)
             if len(xml[info.filename]) > limits.max_xml_bytes:
                 raise InputRejected("XML_TOO_LARGE", detail={"entry": info.filename, "size": len(xml[info.filename]),
                                                              "limit": limits.max_xml_bytes})
@@ -245,7 +262,7 @@ def read_xlsx(data: bytes, zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS)
     names = _defined_names(workbook)
     parts = _sheet_parts(xml, workbook, limits)
     _check_extent({part: xml[part] for part in set(parts.values()) if part in xml}, limits)
-    custom, app = read_properties(zf, limits)
+    custom, app = read_properties(zf, limits, inflated)
     struck_xfs = _struck_styles(xml.get("xl/styles.xml"), limits)
     struck_strings = _struck_strings(xml.get("xl/sharedStrings.xml"), limits)
     try:

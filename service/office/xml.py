@@ -88,9 +88,9 @@ def parse_xml(data: bytes, limits: Limits | None = None) -> etree._Element:
         raise InputRejected("XML_TOO_LARGE", detail={"size": len(data), "limit": limit})
     if data.startswith(_REFUSED_XML_PREFIXES):
         raise InputRejected("XML_MALFORMED", detail={"reason": "unsupported_encoding"})
-    for marker in _DTD_MARKERS:
-        if marker in data:
-            raise InputRejected("XML_HOSTILE", detail={"reason": "doctype"})
+    # Every marker holds a "!": a part without one (nearly all of them) needs no marker search.
+    if b"!" in data and any(marker in data for marker in _DTD_MARKERS):
+        raise InputRejected("XML_HOSTILE", detail={"reason": "doctype"})
     try:
         root = etree.fromstring(data, _xml_parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
@@ -129,19 +129,25 @@ class DtdScan:
     UTF7 = re.compile(rb"""^[^>]{0,100}encoding\s*=\s*["']utf-?7""")  # hides a DTD from every byte scan
 
     LEADS = (b"<!", b"<\x00!", b"\x00<\x00!", b"+adw-")  # how every marker starts: cheap to rule out
+    # The UTF-7 test on the chunk as it comes: bytes patterns fold ASCII letters only, as bytes.lower() does.
+    UTF7_ANY_CASE = re.compile(UTF7.pattern, re.IGNORECASE)
 
     def __init__(self) -> None:
         self.tail = b""
         self.found = False
 
     def __call__(self, chunk: bytes) -> None:
-        window = self.tail + chunk.lower()
-        if not self.found and (
-            (any(lead in window for lead in self.LEADS) and any(m in window for m in self.MARKERS))
-            or (not self.tail and self.UTF7.match(window))
-        ):
-            self.found = True
-        self.tail = window[-self.KEEP:]
+        if not self.found:
+            if b"!" in chunk or b"!" in self.tail:
+                window = self.tail + chunk.lower()
+                if (any(lead in window for lead in self.LEADS) and any(m in window for m in self.MARKERS)) or (
+                        not self.tail and self.UTF7.match(window)):
+                    self.found = True
+            # Every marker holds a "!" (0x21 in each encoding), so without one only the UTF-7 test can match:
+            # the chunk need not be lowered whole (an XML part seldom holds a "!").
+            elif not self.tail and self.UTF7_ANY_CASE.match(chunk):
+                self.found = True
+        self.tail = (self.tail + chunk[-self.KEEP:].lower())[-self.KEEP:]
 
 
 def has_dtd(data: bytes) -> bool:

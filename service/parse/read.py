@@ -10,34 +10,47 @@ from typing import Any
 
 from service.office.convert.client import get_converter
 from service.office.docx import DocxDocument, read_docx
+from service.office.docx import reads_part as docx_reads
 from service.office.limits import Limits
 from service.office.rejected import InputRejected
-from service.office.sniff import open_package, sniff
+from service.office.sniff import open_package, sniff_open
 from service.office.xlsx import XlsxDocument, read_xlsx
+from service.office.xlsx import reads_part as xlsx_reads
 
 SPREADSHEET_EXTS = {".xls", ".et", ".ods", ".xltx", ".xlsx", ".ett", ".xlt"}
+# The parts each reader reads: the checks that sniffing runs inflate them anyway, and keep them for the reader.
+_READS = {"docx": docx_reads, "xlsx": xlsx_reads}
+
+
+def _keep(kind: str, name: str) -> bool:
+    reads = _READS.get(kind)
+    return reads is not None and reads(name)
 
 
 def read_document(data: bytes, filename: str, converter: Any, limits: Limits) -> tuple[
         DocxDocument | XlsxDocument, str, bool]:
     """The document, the format it came in (its extension) and whether it was converted to get there.
 
+    The package is opened and checked once (by sniffing) and read from there.
     Raises :class:`InputRejected` for what cannot or must not be read, ``ConversionError`` when conversion fails.
     """
-    sniffed = sniff(data, filename, limits)
-    fmt = sniffed.ext.lstrip(".")
-    converted = False
-    if sniffed.needs_conversion:
-        target = "xlsx" if sniffed.ext in SPREADSHEET_EXTS else "docx"
-        data = (converter or get_converter()).convert(data, sniffed.ext, target)
-        sniffed = sniff(data, "converted." + target, limits)
-        converted = True
-    zf = open_package(data, limits)
+    opened = sniff_open(data, filename, limits, _keep)
     try:
-        if sniffed.kind == "docx":
-            return read_docx(zf, limits), fmt, converted
-        if sniffed.kind == "xlsx":
-            return read_xlsx(data, zf, limits), fmt, converted
+        fmt = opened.sniffed.ext.lstrip(".")
+        converted = False
+        if opened.sniffed.needs_conversion:
+            opened.close()
+            target = "xlsx" if opened.sniffed.ext in SPREADSHEET_EXTS else "docx"
+            data = (converter or get_converter()).convert(data, opened.sniffed.ext, target)
+            opened = sniff_open(data, "converted." + target, limits, _keep)
+            converted = True
+        zf = opened.package
+        if zf is None:  # no zip (a legacy file the converter did not turn into one): refused, saying what it is
+            opened.package = zf = open_package(opened.data, limits)
+        if opened.sniffed.kind == "docx":
+            return read_docx(zf, limits, opened.inflated), fmt, converted
+        if opened.sniffed.kind == "xlsx":
+            return read_xlsx(opened.data, zf, limits, opened.inflated), fmt, converted
     finally:
-        zf.close()
-    raise InputRejected("FILE_UNSUPPORTED", detail={"kind": sniffed.kind})
+        opened.close()
+    raise InputRejected("FILE_UNSUPPORTED", detail={"kind": opened.sniffed.kind})

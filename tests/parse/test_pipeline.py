@@ -758,7 +758,20 @@ def _formatted_run(text: str, *props: str) -> etree._Element:
     return r
 
 
-def test_hidden_text_is_not_read_and_struck_text_is_asked_about():
+def _document_in_utf16(content: bytes) -> bytes:
+    """The .docx with word/document.xml encoded as UTF-16 (allowed by OOXML; some converters write it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                data = etree.tostring(etree.fromstring(data), xml_declaration=True, encoding="UTF-16")
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_hidden_text_is_not_read_and_struck_text_is_asked_about(encoding):
     def typing(root):
         for label, runs in (("电子邮箱", [_formatted_run("old@lnpc.edu.cn", "vanish"), de._run("zhangxm@lnpc.edu.cn")]),
                             ("集团名称", [_formatted_run("辽宁化工职教集团", "strike"), de._run("辽宁石油化工职业教育集团")])):
@@ -766,8 +779,8 @@ def test_hidden_text_is_not_read_and_struck_text_is_asked_about():
             de.set_text(cell, "")
             for run in runs:
                 cell.find(W + "p").append(run)
-    result = parsed(de.edit(rendered("recommendation_letter"), lambda r: (de.remove_tags(r), typing(r))),
-                    "recommendation_letter")
+    content = de.edit(rendered("recommendation_letter"), lambda r: (de.remove_tags(r), typing(r)))
+    result = parsed(_document_in_utf16(content) if encoding == "utf-16" else content, "recommendation_letter")
     assert result.record["contact_email"] == "zhangxm@lnpc.edu.cn"  # what Word shows and prints
     problem = next(p for p in result.problems if p.path == "group_name")
     assert problem.code == "FIELD_STRUCK" and "辽宁化工职教集团" in problem.message
