@@ -17,7 +17,7 @@ from lxml import etree
 from service.office.limits import Limits
 from service.office.rejected import InputRejected
 from service.office.xml import DtdScan, local_name, parse_xml
-from service.office.zipguard import is_embedded_package, read_member, stream_member
+from service.office.zipguard import check_total, is_embedded_package, read_member, stream_member
 
 _EMBEDDED_MACRO_EXTS = (
     ".docm",
@@ -108,14 +108,7 @@ def _verify_all(zf: zipfile.ZipFile, limits: Limits, kept: dict[str, bytes],
             total += stream_member(zf, info, limits, scan)
         if scan is not None and scan.found:
             raise InputRejected("XML_HOSTILE", detail={"reason": "doctype", "entry": info.filename})
-        if total > limits.max_uncompressed_bytes:
-            raise InputRejected(
-                "ZIP_BOMB",
-                detail={
-                    "reason": "total_uncompressed",
-                    "limit": limits.max_uncompressed_bytes,
-                },
-            )
+        check_total(total, limits)
 
 
 def _both(scan: DtdScan | None, collect: Callable[[bytes], object]) -> Callable[[bytes], object]:

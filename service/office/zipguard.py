@@ -233,14 +233,7 @@ def check_package(zf: zipfile.ZipFile, fh: BinaryIO, limits: Limits) -> None:
         seen.add(key)
         _check_entry_metadata(info, limits)
         total += info.file_size
-        if total > limits.max_uncompressed_bytes:
-            raise InputRejected(
-                "ZIP_BOMB",
-                detail={
-                    "reason": "total_uncompressed",
-                    "limit": limits.max_uncompressed_bytes,
-                },
-            )
+        check_total(total, limits)
         if key.endswith(ARCHIVE_EXTENSIONS):
             raise InputRejected(
                 "ZIP_BOMB", detail={"reason": "nested_archive", "entry": name}
@@ -437,3 +430,11 @@ def _inflate(
     except _ZIP_READ_ERRORS as exc:
         raise _corrupt(info, exc) from exc
     return produced
+
+
+def check_total(total: int, limits: Limits) -> None:
+    """ZIP_BOMB when a package's members add up past the limit: checked on the sizes the directory declares
+    (before anything is inflated) and again on the bytes really inflated (declared sizes can lie)."""
+    if total > limits.max_uncompressed_bytes:
+        raise InputRejected("ZIP_BOMB", detail={"reason": "total_uncompressed",
+                                                "limit": limits.max_uncompressed_bytes})
