@@ -106,8 +106,10 @@ class DocxDocument:
 
 # Subtrees whose text a person does not see as the document's text: tracked deletions and moves, field
 # codes, the fallback copy of a drawing, text boxes (drawn over the page, not in the flow), properties.
+# w:rt: the phonetic guide (拼音) over a character, not the text itself. w:tabs: a paragraph's tab stops, whose
+# w:tab entries are positions, not the tab characters a run's w:tab is.
 _INVISIBLE = (W + "del", W + "moveFrom", W + "instrText", W + "delInstrText", MC + "Fallback", W + "txbxContent",
-              W + "fldData", W + "rt")  # w:rt: the phonetic guide (拼音) over a character, not the text itself
+              W + "fldData", W + "rt", W + "tabs")
 
 # Word's own prompt in an emptied content control (w:showingPlcHdr): not something the person wrote.
 _PLACEHOLDER = re.compile(r"^\s*(单击或点击|单击|点击|轻触|Click or tap|Click|Tap)\S*.*(输入|enter|选择|choose)", re.I)
@@ -213,6 +215,16 @@ def _block_text(el: etree._Element) -> str:
     return "\n".join(_para_text(p) for p in el.iter(W + "p"))
 
 
+def _control_text(content: etree._Element) -> str:
+    """A control's ``w:sdtContent`` as docx_walk.xsl reads it: its paragraphs one per line when it holds any
+    (a block- or cell-level control), else its runs' text run after run. Runs are not lines: Word splits a
+    control's text over several runs when it is edited, LibreOffice when it re-saves, and bookmarks or
+    proofing marks between paragraphs are not lines either."""
+    if next(content.iter(W + "p"), None) is not None:
+        return _block_text(content)
+    return "".join(content.itertext(*_TEXT_TAGS, with_tail=False))
+
+
 class _Reader:
     def __init__(self) -> None:
         self.blocks: list[Paragraph | Table] = []
@@ -236,9 +248,7 @@ class _Reader:
         out = []
         for sdt_el in el.iter(W + "sdt"):
             content = sdt_el.find(W + "sdtContent")
-            text = "" if content is None else "\n".join(
-                _block_text(c) if c.tag in (W + "p", W + "tbl") else "".join(c.itertext(*_TEXT_TAGS, with_tail=False))
-                for c in content)
+            text = "" if content is None else _control_text(content)
             out.append(self._sdt(sdt_el, text.strip("\n")))
         return out
 

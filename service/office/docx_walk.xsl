@@ -1,5 +1,5 @@
 <?xml version="1.0" encoding="UTF-8"?>
-<!-- The visible structure of word/document.xml as one compact string (see docx_read.py: _read_fast).
+<!-- The visible structure of word/document.xml as one compact string (see docx.py: _fast_blocks).
      Separators are private-use characters: U+E000 block, U+E001 field, U+E002 control, U+E003 control field,
      U+E004 row, U+E005 cell. Invisible parts (deletions, field codes, text boxes) are removed before. -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"

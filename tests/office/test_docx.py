@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 
@@ -12,7 +13,19 @@ from service.office import docx as docx_read
 from service.office.xml import parse_xml
 from service.render.form import render
 from tests.support import docx_edit as de
-from tests.support.samples import CAMPAIGN_OF, sample
+from tests.support.samples import CAMPAIGN_OF, sample, soffice_convert
+
+
+def split_control_runs(root: etree._Element) -> None:
+    """Each control's text over several runs, as Word leaves it after an edit and LibreOffice after a re-save."""
+    for content in root.iter(de.W + "sdtContent"):
+        for run in content.findall(de.W + "r"):
+            t = run.find(de.W + "t")
+            if t is not None and t.text and len(t.text) > 1 and len(run) == len(run.findall(de.W + "rPr")) + 1:
+                rest = copy.deepcopy(run)
+                rest.find(de.W + "t").text, t.text = t.text[1:], t.text[:1]
+                run.addnext(rest)
+
 
 DOCS = {
     "letter": lambda: render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content,
@@ -20,6 +33,8 @@ DOCS = {
                                         .content, de.unwrap_controls),
     "summary-blank": lambda: render("ln-2018", "work_summary", None, "ln-08").content,
     "work-summary": lambda: render(CAMPAIGN_OF["work_summary"], "work_summary", sample("work_summary")).content,
+    "letter-runs-split": lambda: de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter"))
+                                         .content, split_control_runs),
     "rebuilt": lambda: de.rebuild_from_text(render("ln-2018", "work_summary", sample("work_summary")).content),
 }
 
@@ -41,6 +56,36 @@ def test_fast_and_python_walkers_agree(name):
     with zipfile.ZipFile(io.BytesIO(content)) as zf:
         fast = docx_read._fast_blocks(parse_xml(zf.read("word/document.xml")))
     assert fast == python_walk(content)
+
+
+def test_walkers_agree_on_a_letter_resaved_by_libreoffice(tmp_path, lo_profile):
+    # LibreOffice writes a control's text as several runs (one per script: 仿宋 for CJK, Times for digits) and
+    # drops its tag; each run once read as a line of its own in the Python walker.
+    source = tmp_path / "推荐书.docx"
+    source.write_bytes(render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content)
+    (saved,) = soffice_convert([source], "docx:MS Word 2007 XML", tmp_path / "out", lo_profile)
+    content = saved.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        fast = docx_read._fast_blocks(parse_xml(zf.read("word/document.xml")))
+    slow = python_walk(content)
+    assert [s.text for s in fast[1]] == [s.text for s in slow[1]]
+    assert fast == slow
+    assert "共建共享实训基地12个，互聘教师86人次。" in [s.text for s in slow[1]]
+
+
+def test_tab_stops_are_not_tab_characters():
+    def tab_stops(root: etree._Element) -> None:
+        for p in de.right_of(root, "集团名称").iter(de.W + "p"):
+            ppr = p.find(de.W + "pPr")
+            if ppr is None:
+                ppr = etree.Element(de.W + "pPr")
+                p.insert(0, ppr)
+            etree.SubElement(etree.SubElement(ppr, de.W + "tabs"), de.W + "tab",
+                             {de.W + "val": "left", de.W + "pos": "840"})
+    content = de.edit(render("jth-2020", "recommendation_letter", sample("recommendation_letter")).content, tab_stops)
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        doc = docx_read.read_docx(zf)
+    assert doc.tables[0].rows[0].cells[1].text == sample("recommendation_letter")["group_name"]
 
 
 def _reencoded(content: bytes, encoding: str, char_refs: bool) -> bytes:
