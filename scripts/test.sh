@@ -11,5 +11,8 @@ export FONTCONFIG_FILE="$PWD/config/fonts.conf"
 .venv/bin/flask --app wsgi forms check
 echo "== 测试（SQLite）=="
 .venv/bin/python -m pytest -q "$@"
-echo "== 测试（PostgreSQL）=="
-DATABASE_URL="$(bash scripts/pg.sh | tail -n 1)" .venv/bin/python -m pytest -q "$@"
+# A failed start must stop the run here: an empty DATABASE_URL would quietly run the suite on SQLite again.
+url=$(bash scripts/pg.sh | tail -n 1)
+[[ "$url" == postgresql* ]] || { echo "PostgreSQL 未能启动" >&2; exit 1; }
+echo "== 测试（PostgreSQL，${url##*@}）=="
+DATABASE_URL="$url" .venv/bin/python -m pytest -q "$@"
