@@ -74,15 +74,22 @@ def summary_xlsx(campaign_id: str):
     return download(data, XLSX, f"{campaign.id}-推荐名单汇总表.xlsx")
 
 
+def _compile_scope(user, campaign) -> str | None:
+    """Whose submissions a compilation takes: a recommender's own unit's; an admin's choice, checked (an unknown
+    unit is a clear 400), or the whole campaign."""
+    recommender = recommender_filter(user)
+    if recommender and user.is_admin:
+        acting_recommender(user, campaign, recommender)
+    return recommender
+
+
 @bp.post("/campaigns/<campaign_id>/compilations")
 @token_required("admin", "recommender")
 def start_compilation(campaign_id: str):
     """The 资料汇编 as a background job (a recommender's account compiles its own unit's)."""
     user = current_user()
     campaign = campaign_or_404(campaign_id)
-    recommender = recommender_filter(user)
-    if recommender and user.is_admin:
-        acting_recommender(user, campaign, recommender)
+    recommender = _compile_scope(user, campaign)
     job_id = create_compile_job(store_for(current_app), campaign.id, recommender, user.username)
     return queued(job_id)
 
@@ -112,9 +119,7 @@ def compilation(campaign_id: str):
     """The submissions compiled into one PDF for the expert panel (a recommender gets its own unit's)."""
     user = current_user()
     campaign = campaign_or_404(campaign_id)
-    recommender = recommender_filter(user)
-    if recommender and user.is_admin:
-        acting_recommender(user, campaign, recommender)  # an unknown unit is a clear 400
+    recommender = _compile_scope(user, campaign)
     try:
         from service.outputs.dossier import CompileError, compile_pdf
     except ModuleNotFoundError as exc:
