@@ -32,7 +32,9 @@ fi
 for p in $OPTIONAL; do
   dpkg -s "$p" >/dev/null 2>&1 && continue
   [ -n "$updated" ] || { $SUDO apt-get update -qq && updated=1; }
-  if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then missing="$missing $p"
+  # Read the whole answer first: grep -q closing the pipe early would fail it under pipefail (SIGPIPE).
+  policy=$(apt-cache policy "$p" 2>/dev/null || true)
+  if grep -q 'Candidate: [0-9]' <<<"$policy"; then missing="$missing $p"
   else echo "（本系统的软件源没有 $p，跳过）"; fi
 done
 if [ -n "$missing" ]; then
