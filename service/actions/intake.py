@@ -17,6 +17,7 @@ from sqlalchemy import String, cast, false, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.actions.decisions import DOCUMENT_DECISION, carry_decisions
 from service.actions.filenames import clean_name
 from service.forms.catalog import Catalog, catalog
 from service.forms.names import normalize_name
@@ -26,6 +27,7 @@ from service.problems.catalogue import entry, message
 from service.problems.report import ERROR, REVIEW, ParseResult, Problem, problem
 from service.store import Store
 from service.store.audit import audit
+from service.store.lifecycle import COUNTED
 from service.store.models import Attachment, StoredFile, Submission, Upload, utcnow
 from service.validate.rules import batch_rules
 from service.validate.rules.reference import name_index
@@ -152,9 +154,6 @@ def _submitter_problem(result: ParseResult, cat: Catalog, recommender_id: str) -
     return None
 
 
-DOCUMENT_DECISION = "#"  # a decision path "#SUBMISSION_LATE": a reviewer accepted a document-level item
-
-
 def acknowledged(report: dict[str, Any]) -> set[str]:
     """Codes of document-level review items (no field path) that a reviewer has accepted."""
     return {d[len(DOCUMENT_DECISION):] for d in report.get("decisions", []) if d.startswith(DOCUMENT_DECISION)}
@@ -181,10 +180,17 @@ def document_level_done(item: dict[str, Any], accepted: set[str]) -> bool:
     return document_level(item) and item["code"] in accepted
 
 
-def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]]) -> str:
+def status_of(report: dict[str, Any], cross: list[dict[str, Any]], attachment_problems: list[dict[str, Any]],
+              state: str = "") -> str:
+    """The one status shown: a state a person set (退回修改, 撤回 …) holds; otherwise the problems decide. A file
+    refused for who sent it is an upload (misdirected), not a submission of that unit."""
+    if state:
+        return state
     problems = [*report.get("errors", []), *report.get("warnings", []), *cross, *attachment_problems]
     if not report.get("readable", True):
         return "unreadable"
+    if any(p["code"] == "SUBMITTER_MISMATCH" for p in report.get("errors", [])):
+        return "misdirected"
     if any(p["severity"] == ERROR for p in problems):
         return "rejected"
     accepted = acknowledged(report)
@@ -246,8 +252,9 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
     if mismatch is not None:
         result.add(mismatch)
     report = result.to_dict()
-    key = _entity_key(result, cat, recommender_id, sha)
-    current = s.scalar(select(Submission).where(
+    # A file refused for who sent it, or unreadable, is an upload: it never replaces one of the unit's submissions.
+    key = f"upload:{sha}" if mismatch is not None else _entity_key(result, cat, recommender_id, sha)
+    current = None if key.startswith(("upload:", "file:")) else s.scalar(select(Submission).where(
         Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
         Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
     sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
@@ -267,6 +274,8 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
         current.is_current = False
         current.superseded_by = sub.id
         audit(s, uploader, "supersede", f"submission:{current.id}", by=sub.id)
+        carry_decisions(s, current, sub, cat)
+        report = sub.report
     sub.status = status_of(report, [], attachment_problems(sub, cat))
     audit(s, uploader, "submit", f"submission:{sub.id}", status=sub.status, form=result.form, version=sub.version)
     code, message = first_reason(report, [], attachment_problems(sub, cat))
@@ -305,7 +314,8 @@ def receive(
         existing = _duplicate_of(s, campaign_id, recommender_id, sha)
         if existing is not None:
             return _duplicate(filename, sha, upload_id, existing)
-    result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat)
+    result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat,
+                             submitter=recommender_id)
     try:
         with store.session.begin() as s:
             got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=filename,
@@ -344,7 +354,7 @@ def _slim(record: dict[str, Any]) -> dict[str, Any]:
 
 
 _ROW = (Submission.id, Submission.form_id, Submission.original_name, Submission.entity_key, Submission.recommender_id,
-        Submission.cross_problems, Submission.status)
+        Submission.cross_problems, Submission.status, Submission.state)
 
 
 def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Catalog | None = None) -> None:
@@ -358,7 +368,8 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
     with store.session.begin() as s:
         current = (Submission.campaign_id == campaign_id, Submission.is_current.is_(True))
         mine = s.execute(select(*_ROW, Submission.record).where(
-            *current, Submission.recommender_id == recommender_id, Submission.readable.is_(True))).all()
+            *current, Submission.recommender_id == recommender_id, Submission.readable.is_(True),
+            Submission.status.in_(sorted(COUNTED)))).all()
         results = [ParseResult(file=row.original_name, campaign=campaign_id, form=row.form_id, record=_slim(row.record))
                    for row in mine]
         batch_rules(results, cat)
@@ -380,21 +391,22 @@ def refresh_related(store: Store, campaign_id: str, recommender_id: str, cat: Ca
             if problems is None:
                 problems = [p for p in row.cross_problems if p["code"] != "GROUP_MULTIPLE_RECOMMENDERS"]
             # The unit is told that the group is shared, not with whom: that is for the staff (other_recommenders).
-            if (row.form_id, row.entity_key) in multi and row.status not in _NOT_COUNTED:
+            if (row.form_id, row.entity_key) in multi and row.status in _RECOMMENDS:
                 problems.append(problem("GROUP_MULTIPLE_RECOMMENDERS").to_dict())
             if _key(problems) == _key(row.cross_problems):
                 continue
             report = s.scalar(select(Submission.report).where(Submission.id == sub_id))
             kinds = set(s.scalars(select(Attachment.kind).where(Attachment.submission_id == sub_id)))
             located = _located(problems, report)
-            status = status_of(report, located, missing_attachments(campaign_id, row.form_id, kinds, cat))
+            status = status_of(report, located, missing_attachments(campaign_id, row.form_id, kinds, cat), row.state)
             s.execute(update(Submission).where(Submission.id == sub_id).values(cross_problems=located, status=status))
             if status != row.status:
                 audit(s, "system", "status", f"submission:{sub_id}", before=row.status, after=status)
 
 
-_NOT_COUNTED = ("rejected", "unreadable")
-_COUNTED = (Submission.readable.is_(True), Submission.status.notin_(_NOT_COUNTED))
+# A recommendation another unit's can clash with: a counted submission that was not refused.
+_RECOMMENDS = sorted(COUNTED - {"rejected"})
+_COUNTED = (Submission.readable.is_(True), Submission.status.in_(_RECOMMENDS))
 
 
 def staff_message(store: Store, sub: Submission, item: dict[str, Any], cat: Catalog | None = None) -> str:
@@ -418,7 +430,7 @@ def other_recommenders(store: Store, sub: Submission, cat: Catalog | None = None
 
 
 def effective_status(sub: Submission, cat: Catalog) -> str:
-    return status_of(sub.report, sub.cross_problems, attachment_problems(sub, cat))
+    return status_of(sub.report, sub.cross_problems, attachment_problems(sub, cat), sub.state)
 
 
 def _entity_name(cat: Catalog, campaign_id: str, entity_id: str) -> str:

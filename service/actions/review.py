@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.actions.decisions import DOCUMENT_DECISION, get_path, reapply, set_path
 from service.actions.intake import (
-    DOCUMENT_DECISION,
     IntakeError,
     attachment_problems,
     document_level,
@@ -18,8 +17,6 @@ from service.actions.intake import (
     refresh_related,
 )
 from service.forms.catalog import Catalog, Form, catalog
-from service.parse.pipeline import revalidate
-from service.problems.report import ParseResult
 from service.store import Store
 from service.store.audit import audit
 from service.store.models import ReviewDecision, Submission
@@ -63,33 +60,25 @@ def _decide_field(s: Session, sub: Submission, path: str, action: str, user: str
     if action == "accept":
         candidates = item.get("candidates") or []
         if value is None and not candidates:
-            value = _get_path(sub.record, path)  # nothing to choose from: the field stays as read (maybe empty)
+            value = get_path(sub.record, path)  # nothing to choose from: the field stays as read (maybe empty)
         elif value is None:
             if len(candidates) != 1:
                 raise IntakeError("REVIEW_VALUE_REQUIRED", "candidates")
             value = candidates[0]
         elif candidates and value not in candidates:
             raise IntakeError("REVIEW_NOT_A_CANDIDATE", value=value, candidates="、".join(map(str, candidates)))
-    record = _set_path(dict(sub.record), path, value) if value is not None else dict(sub.record)
+    record = set_path(sub.record, path, value) if value is not None else dict(sub.record)
     if action == "correct":
         _check_correction(sub, record, path, cat)
-    original = _get_path(sub.report.get("record", {}), path)
+    original = get_path(sub.report.get("record", {}), path)
     s.add(ReviewDecision(submission_id=sub.id, path=path, action=action, original=original, value=value,
                          note=note, user=user))
-    decided = {d.path for d in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id))}
-    decided.add(path)
-    result = ParseResult.from_dict(sub.report)
-    result.record = record
-    revalidate(result, cat, decided)
+    s.flush()
     before = sub.status
-    report = result.to_dict()
-    report["record"] = sub.report.get("record", {})  # the parsed values stay as they were read
-    report["decisions"] = sorted(decided)
-    sub.report = report
-    sub.record = record
+    reapply(s, sub, cat)
     sub.status = effective_status(sub, cat)
     audit(s, user, "review", f"submission:{sub.id}", path=path, decision=action, original=original, value=value,
-          before=before, after=sub.status)
+          before=before, after=sub.status, note=note)
 
 
 def _check_correction(sub: Submission, record: dict[str, Any], path: str, cat: Catalog) -> None:
@@ -140,40 +129,3 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
     refresh_related(store, campaign_id, recommender_id, cat)
     with store.session() as s:
         return s.get(Submission, submission_id)
-
-
-def _split(path: str) -> list[str | int]:
-    return [int(p) if p.isdigit() else p for p in path.split(".")]
-
-
-def _get_path(record: dict, path: str) -> Any:
-    node: Any = record
-    for part in _split(path):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _set_path(record: dict, path: str, value: Any) -> dict:
-    import copy
-
-    record = copy.deepcopy(record)
-    parts = _split(path)
-    node: Any = record
-    for part, nxt in zip(parts, parts[1:], strict=False):
-        if isinstance(part, int):
-            while len(node) <= part:
-                node.append({})
-            node = node[part]
-        else:
-            node = node.setdefault(part, [] if isinstance(nxt, int) else {})
-    last = parts[-1]
-    if isinstance(last, int):
-        while len(node) <= last:
-            node.append(None)
-    node[last] = value
-    return record
-
-

@@ -1,19 +1,22 @@
 """Taking submissions out through the API: records as xlsx/CSV/JSON and the consolidated 汇总表 (admins only), and
 the 资料汇编 PDF, at once or as a background job (a recommender account gets its own unit's).
 
-The export and compile modules write their own audit entries (actor = the caller).
+The use cases write the audit entries (actor = the caller), once.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from service.actions.export import MEDIA as EXPORT_MEDIA
+from service.actions.export import export as take_out
 from service.api.auth import current_user, token_required
 from service.api.errors import ApiError
 from service.api.files import download
 from service.api.jobs import queued
 from service.api.limits import MAX_ID
 from service.api.params import acting_recommender, campaign_or_404, form_filter, recommender_filter, status_filter
+from service.api.submissions import actor_of
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
 from service.store import store_for
@@ -21,11 +24,6 @@ from service.store.audit import audit
 from service.store.models import Job
 
 bp = Blueprint("exports", __name__)
-EXPORT_MEDIA = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-}
 XLSX = EXPORT_MEDIA["xlsx"]
 
 
@@ -39,39 +37,24 @@ def _not_deployed(exc: ModuleNotFoundError, module: str, feature: str) -> None:
 @token_required("admin")
 def export(campaign_id: str):
     """The records of a campaign as xlsx, CSV (one form) or JSON; accepted ones unless ``status`` says otherwise."""
-    user = current_user()
     campaign = campaign_or_404(campaign_id)
     fmt = request.args.get("format", "xlsx")
     if fmt not in EXPORT_MEDIA:
         raise ApiError("EXPORT_FORMAT", formats="、".join(EXPORT_MEDIA))
     form_id = form_filter(campaign)
-    if fmt == "csv" and form_id is None and len(campaign.forms) > 1:
-        raise ApiError("EXPORT_FORM_REQUIRED", forms="、".join(campaign.forms))
     statuses = status_filter(("accepted",))
-    try:
-        from service.outputs.exports import export_records
-    except ModuleNotFoundError as exc:
-        _not_deployed(exc, "service.outputs.exports", "导出")
-    data = export_records(store_for(current_app), campaign.id, fmt, statuses, form_id=form_id, actor=user.username)
-    name = f"{campaign.id}-{form_id or '全部表单'}-报送数据.{fmt}"
-    return download(data, EXPORT_MEDIA[fmt], name)
+    data, name, media = take_out(store_for(current_app), actor_of(current_user()), campaign.id, fmt,
+                                 form_id=form_id, statuses=statuses)
+    return download(data, media, name)
 
 
 @bp.get("/campaigns/<campaign_id>/summary.xlsx")
 @token_required("admin")
 def summary_xlsx(campaign_id: str):
     """The consolidated 推荐名单汇总表 of the whole campaign."""
-    user = current_user()
     campaign = campaign_or_404(campaign_id)
-    try:
-        from service.outputs.exports import consolidated_summary
-    except ModuleNotFoundError as exc:
-        _not_deployed(exc, "service.outputs.exports", "汇总表导出")
-    try:
-        data = consolidated_summary(store_for(current_app), campaign.id, actor=user.username)
-    except LookupError:  # the campaign is known: it has no ranked list form
-        raise ApiError("SUMMARY_NOT_AVAILABLE", campaign=campaign.id) from None
-    return download(data, XLSX, f"{campaign.id}-推荐名单汇总表.xlsx")
+    data, name, media = take_out(store_for(current_app), actor_of(current_user()), campaign.id, "summary")
+    return download(data, media, name)
 
 
 def _compile_scope(user, campaign) -> str | None:

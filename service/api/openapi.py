@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify
 from service.api.limits import DEFAULT_PER_PAGE, MAX_FILES, MAX_ID, MAX_PAGE, MAX_PER_PAGE, STATUSES
 from service.forms.catalog import catalog
 from service.problems.catalogue import codes, entries, entry, stages
+from service.store.lifecycle import transitions
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -218,19 +219,80 @@ def _schemas() -> dict[str, Any]:
                 "superseded_by": {"type": ["integer", "null"]}, "status": {"type": "string", "enum": list(STATUSES)},
                 "status_label": {"type": "string"}, "late": {"type": "boolean"}, "readable": {"type": "boolean"},
                 "file": {"type": "string", "description": "原始文件名"}, "sha256": SHA256, "received_at": TIMESTAMP,
-                "url": {"type": "string"},
+                "url": {"type": "string"}, "page_url": {"type": "string", "description": "网页上的校验报告"},
+                "recommender_name": {"type": "string"}, "form_title": {"type": "string"}, "group": {},
+                "state_note": {"type": "string", "description": "退回修改的说明、撤回或清除的理由"},
+                "state_by": {"type": "string"}, "state_at": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+                "reassigned_to": {"type": ["integer", "null"]},
+                "actions": {"type": "array", "description": "从当前状态可以执行的操作（是否有权限另行检查）",
+                            "items": {"type": "string", "enum": sorted(transitions())}},
             },
+        },
+        "Decision": {
+            "type": "object", "required": ["path", "title", "action", "original", "value", "note", "user", "at"],
+            "properties": {"path": {"type": "string"}, "title": {"type": "string"},
+                           "action": {"type": "string", "enum": ["accept", "correct"]}, "original": {}, "value": {},
+                           "note": {"type": "string"}, "user": {"type": "string"}, "at": TIMESTAMP,
+                           "carried_from": {"type": ["integer", "null"], "description": "沿用自哪一版本的决定"}},
+        },
+        "StateRequest": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"reason": {"type": "string", "maxLength": 2000, "description": "说明（记入审计日志）"}},
+        },
+        "ReturnRequest": {
+            "type": "object", "required": ["message"], "additionalProperties": False,
+            "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 2000,
+                                       "description": "要修改的内容：报送单位在报告页面和批注版文件中看到"}},
+        },
+        "ReassignRequest": {
+            "type": "object", "required": ["to"], "additionalProperties": False,
+            "properties": {"to": {"type": "string", "maxLength": 60, "description": "改派给的报送单位编号"},
+                           "reason": {"type": "string", "maxLength": 2000}},
+        },
+        "CommentRequest": {
+            "type": "object", "required": ["body"], "additionalProperties": False,
+            "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 2000}},
+        },
+        "Comment": {
+            "type": "object",
+            "required": ["id", "submission_id", "version", "author", "author_role", "body", "created_at"],
+            "properties": {"id": {"type": "integer"}, "submission_id": {"type": "integer"},
+                           "version": {"type": ["integer", "null"]}, "author": {"type": "string"},
+                           "author_role": {"type": "string", "enum": ["staff", "unit"]}, "body": {"type": "string"},
+                           "created_at": TIMESTAMP},
+        },
+        "Comments": {
+            "type": "object", "required": ["submission_id", "comments"],
+            "properties": {"submission_id": {"type": "integer"}, "comments": {"type": "array", "items": _ref("Comment")}},
+        },
+        "ConfirmRequest": {
+            "type": "object", "required": ["code", "reason"], "additionalProperties": False,
+            "properties": {"code": {"type": "string", "maxLength": 60, "description": "整体问题的代码，如 SUBMISSION_LATE"},
+                           "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
+                           "submissions": {"type": "array", "maxItems": 10000,
+                                           "items": {"type": "integer", "minimum": 1},
+                                           "description": "只确认这些提交（不给时确认整个征集活动中有此问题的当前提交）"}},
+        },
+        "Confirmed": {
+            "type": "object", "required": ["campaign", "code", "confirmed"],
+            "properties": {"campaign": {"type": "string"}, "code": {"type": "string"},
+                           "confirmed": {"type": "array", "items": {"type": "integer"}}},
         },
         "Submission": {
             "allOf": [_ref("SubmissionSummary"), {
                 "type": "object",
-                "required": ["record", "report", "cross_problems", "attachments", "file_url", "history_url"],
+                "required": ["record", "report", "cross_problems", "attachments", "file_url", "history_url",
+                             "decisions", "problems", "fields", "record_as_read"],
                 "properties": {"record": {"type": "object", "description": "当前记录（含复核更正）"},
                                "report": _ref("Report"),
                                "cross_problems": {"type": "array", "items": _ref("Problem"),
                                                   "description": "跨文件规则发现的问题（名额、汇总表↔推荐书、重复推荐）"},
                                "attachments": {"type": "array", "items": _ref("Attachment")},
-                               "file_url": {"type": "string"}, "history_url": {"type": "string"}},
+                               "file_url": {"type": "string"}, "history_url": {"type": "string"},
+                               "decisions": {"type": "array", "items": _ref("Decision"),
+                                             "description": "复核决定（谁、何时、为何）；record 已按它们更正"},
+                               "record_as_read": {"type": "object", "description": "读取的原始值"},
+                               "problems": {"type": "array"}, "fields": {"type": "array"}},
             }],
         },
         "Received": {
@@ -532,6 +594,7 @@ def _paths() -> dict[str, Any]:
                                         "REVIEW_NOT_A_CANDIDATE", "REVIEW_VALUE_INVALID"),
                           "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": _error("提交不存在", "SUBMISSION_NOT_FOUND"), "413": TOO_LARGE}}},
+        **_lifecycle_paths(),
         "/review-queue": {"get": {
             "operationId": "reviewQueue", "tags": ["复核"], "summary": "待复核的字段（当前版本中未通过的提交，仅管理员）",
             "parameters": [{"name": "campaign", "in": "query", "description": "征集活动编号",
@@ -647,3 +710,51 @@ def openapi_document() -> dict[str, Any]:
 def openapi_json() -> Response:
     """This API's OpenAPI 3.1 document."""
     return jsonify(openapi_document())
+
+
+def _lifecycle_paths() -> dict[str, Any]:
+    """The lifecycle's actions (data/lifecycle/states.json says from which states each may start)."""
+    not_found = _error("提交不存在", "SUBMISSION_NOT_FOUND")
+    conflict = _error("当前状态不能执行此操作", "STATE_NOT_ALLOWED", "WITHDRAW_PAST_DEADLINE", "RESTORE_SUPERSEDED")
+    forbidden = _error("无权执行此操作", "FORBIDDEN", "STATE_FORBIDDEN")
+
+    def action(op: str, summary: str, body: str, *codes: str, result: str = "Submission") -> dict[str, Any]:
+        return {"post": {
+            "operationId": op, "tags": ["报送"], "summary": summary, "parameters": [_p("submission_id")],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref(body)}}},
+            "responses": {"200": _json(_ref(result), "操作后的提交"),
+                          "400": _error("请求有误", "BAD_REQUEST", *codes), "401": UNAUTHORIZED, "403": forbidden,
+                          "404": not_found, "409": conflict, "413": TOO_LARGE}}}
+
+    return {
+        "/submissions/{submission_id}/withdraw": action(
+            "withdrawSubmission", "撤回（报送单位在截止日期前；管理员随时）：原文件保留，不再计入", "StateRequest"),
+        "/submissions/{submission_id}/dismiss": action(
+            "dismissUpload", "清除无法读取或不属于本单位的上传（原文件保留）", "StateRequest"),
+        "/submissions/{submission_id}/return": action(
+            "returnSubmission", "退回修改（仅管理员），附报送单位可见的说明", "ReturnRequest", "RETURN_MESSAGE_REQUIRED",
+            "COMMENT_TOO_LONG"),
+        "/submissions/{submission_id}/reassign": action(
+            "reassignSubmission", "改派给正确的报送单位（仅管理员）；返回改派后的提交", "ReassignRequest",
+            "REASSIGN_TARGET_UNKNOWN", "REASSIGN_SAME_UNIT"),
+        "/submissions/{submission_id}/restore": action(
+            "restoreSubmission", "恢复被退回、撤回或清除的提交（仅管理员）", "StateRequest"),
+        "/submissions/{submission_id}/comments": {
+            "get": {"operationId": "listComments", "tags": ["报送"], "summary": "报送单位与平台工作人员的留言（各版本）",
+                    "parameters": [_p("submission_id")],
+                    "responses": {"200": _json(_ref("Comments"), "留言"), "401": UNAUTHORIZED, "403": FORBIDDEN,
+                                  "404": not_found}},
+            "post": {"operationId": "postComment", "tags": ["报送"], "summary": "留言",
+                     "parameters": [_p("submission_id")],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentRequest")}}},
+                     "responses": {"201": _json(_ref("Comment"), "新留言"),
+                                   "400": _error("请求有误", "BAD_REQUEST", "COMMENT_EMPTY", "COMMENT_TOO_LONG"),
+                                   "401": UNAUTHORIZED, "403": FORBIDDEN, "404": not_found, "413": TOO_LARGE}}},
+        "/campaigns/{campaign_id}/confirm": {"post": {
+            "operationId": "confirmItems", "tags": ["复核"], "summary": "批量确认一个整体问题（如逾期提交，仅管理员）",
+            "parameters": [_p("campaign_id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ConfirmRequest")}}},
+            "responses": {"200": _json(_ref("Confirmed"), "已确认的提交"),
+                          "400": _error("请求有误", "BAD_REQUEST", "BULK_NOT_DOCUMENT_ITEM", "BULK_REASON_REQUIRED"),
+                          "401": UNAUTHORIZED, "403": forbidden, "404": CAMPAIGN_404, "413": TOO_LARGE}}},
+    }

@@ -16,6 +16,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import func, select
 
+from service.actions import downloads, shapes
+from service.actions.actor import Actor
 from service.actions.history import history
 from service.actions.intake import add_attachment, check_attachment, receive
 from service.api.auth import ApiUser, current_user, token_required
@@ -31,20 +33,14 @@ from service.api.params import (
     recommender_filter,
     status_filter,
 )
-from service.outputs.exports import STATUS_LABELS
 from service.store import Store, store_for
-from service.store.audit import audit
 from service.store.models import Submission
 
 bp = Blueprint("submissions", __name__)
 
 
-def _iso(value) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite keeps no offset; the store writes UTC
-        return value.isoformat() + "+00:00"
-    return value.isoformat()
+def actor_of(user: ApiUser) -> Actor:
+    return Actor(user.username, user.role, user.entity_id)
 
 
 def visible_submission(s, user: ApiUser, submission_id: int) -> Submission:
@@ -55,36 +51,9 @@ def visible_submission(s, user: ApiUser, submission_id: int) -> Submission:
     return sub
 
 
-def submission_summary(sub: Submission) -> dict[str, Any]:
-    """A submission as listed: what, whose, which version, which status."""
-    return {
-        "id": sub.id, "campaign": sub.campaign_id, "recommender": sub.recommender_id, "form": sub.form_id,
-        "entity_key": sub.entity_key, "version": sub.version, "is_current": sub.is_current,
-        "superseded_by": sub.superseded_by, "status": sub.status, "status_label": STATUS_LABELS.get(sub.status, ""),
-        "late": sub.late, "readable": sub.readable, "file": sub.original_name, "sha256": sub.sha256,
-        "received_at": _iso(sub.received_at), "url": f"/api/v1/submissions/{sub.id}",
-    }
-
-
-def submission_detail(sub: Submission) -> dict[str, Any]:
-    """A submission with its record, its parse report, the problems across submissions and its attachments."""
-    return {
-        **submission_summary(sub),
-        "record": sub.record,
-        "report": sub.report,
-        "cross_problems": sub.cross_problems,
-        "attachments": [{"id": a.id, "kind": a.kind, "file": a.original_name, "media": a.media, "sha256": a.sha256,
-                         "created_at": _iso(a.created_at)} for a in sub.attachments],
-        "file_url": f"/api/v1/submissions/{sub.id}/file",
-        "history_url": f"/api/v1/submissions/{sub.id}/history",
-    }
-
-
 def detail_of(submission_id: int) -> dict[str, Any]:
     """The submission's detail read afresh (after an action changed it)."""
-    with store_for(current_app).session() as s:
-        return submission_detail(s.get(Submission, submission_id))
-
+    return shapes.detail_of(store_for(current_app), submission_id)
 
 
 def _attach_new(store: Store, submission_id: int, attachments: list[tuple[str, str, bytes]], user: ApiUser) -> int:
@@ -174,7 +143,7 @@ def submissions(campaign_id: str):
     with store_for(current_app).session() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery()))
         rows = s.scalars(query.order_by(Submission.id.desc()).offset((page - 1) * per_page).limit(per_page))
-        return jsonify(paged([submission_summary(sub) for sub in rows], total, page, per_page))
+        return jsonify(paged([shapes.submission_summary(sub) for sub in rows], total, page, per_page))
 
 
 @bp.get("/campaigns/<campaign_id>/records")
@@ -200,7 +169,7 @@ def records(campaign_id: str):
 def submission(submission_id: int):
     """One submission: status, record, parse report, problems across submissions, attachments."""
     with store_for(current_app).session() as s:
-        return jsonify(submission_detail(visible_submission(s, current_user(), submission_id)))
+        return jsonify(shapes.submission_detail(s, visible_submission(s, current_user(), submission_id)))
 
 
 @bp.get("/submissions/<int:submission_id>/history")
@@ -222,14 +191,8 @@ def submission_history(submission_id: int):
 @token_required("admin", "recommender")
 def submission_marked(submission_id: int):
     """The file marked up with its problems: Word comments (批注) at their places, Excel cell comments."""
-    from service.actions.marked_copy import marked_copy
-
-    user = current_user()
-    store = store_for(current_app)
-    with store.session.begin() as s:
-        sub = visible_submission(s, user, submission_id)
-        content, name = marked_copy(store, sub)
-        audit(s, user.username, "download_marked", f"submission:{sub.id}")
+    _check_id(submission_id)
+    content, name = downloads.marked_file(store_for(current_app), submission_id, actor_of(current_user()))
     return download(content, "application/octet-stream", name)
 
 
@@ -237,27 +200,23 @@ def submission_marked(submission_id: int):
 @token_required("admin", "recommender")
 def submission_file(submission_id: int):
     """The original bytes as they were uploaded, under their original name."""
-    user = current_user()
-    store = store_for(current_app)
-    with store.session.begin() as s:
-        sub = visible_submission(s, user, submission_id)
-        sha, name = sub.sha256, sub.original_name
-        audit(s, user.username, "download", f"submission:{sub.id}", sha256=sha)
-    return download(store.files.get(sha), "application/octet-stream", name)
+    _check_id(submission_id)
+    content, name = downloads.original_file(store_for(current_app), submission_id, actor_of(current_user()))
+    return download(content, "application/octet-stream", name)
 
 
 @bp.get("/submissions/<int:submission_id>/attachments/<int:attachment_id>")
 @token_required("admin", "recommender")
 def attachment_file(submission_id: int, attachment_id: int):
     """An attachment's original bytes under its original name."""
-    user = current_user()
-    store = store_for(current_app)
-    with store.session.begin() as s:
-        sub = visible_submission(s, user, submission_id)
-        att = next((a for a in sub.attachments if a.id == attachment_id), None) if attachment_id <= MAX_ID else None
-        if att is None:
-            raise ApiError("ATTACHMENT_NOT_FOUND", submission=submission_id, attachment=attachment_id)
-        sha, name = att.sha256, att.original_name
-        audit(s, user.username, "download", f"attachment:{att.id}", sha256=sha)
-    return download(store.files.get(sha), "application/octet-stream", name)
+    _check_id(submission_id)
+    if attachment_id > MAX_ID:
+        raise ApiError("ATTACHMENT_NOT_FOUND", submission=submission_id, attachment=attachment_id)
+    content, name = downloads.attachment_file(store_for(current_app), submission_id, attachment_id,
+                                              actor_of(current_user()))
+    return download(content, "application/octet-stream", name)
 
+
+def _check_id(submission_id: int) -> None:
+    if submission_id > MAX_ID:
+        raise ApiError("SUBMISSION_NOT_FOUND", "not_yours", submission=submission_id)

@@ -38,8 +38,10 @@ def parse(
     cat: Catalog | None = None,
     converter: Any = None,
     limits: Limits = DEFAULT_LIMITS,
+    submitter: str | None = None,
 ) -> ParseResult:
-    """Parse one returned file. ``campaign`` is the campaign it was sent to (None: any)."""
+    """Parse one returned file. ``campaign`` is the campaign it was sent to (None: any); ``submitter`` the unit
+    that sent it, when known (its deadline may be extended)."""
     cat = cat or catalog()
     received = received_at or dt.datetime.now(dt.UTC)
     result = ParseResult(file=filename, received_at=received.isoformat(timespec="seconds"))
@@ -61,7 +63,7 @@ def parse(
         result.add(sheet_problem)
     build_record(result, form, extracted)
     check_parsed(result, form, lay)
-    document_rules(result, form, cat, received)
+    document_rules(result, form, cat, received, submitter)
     return result
 
 
@@ -69,7 +71,7 @@ IDENTITY_CODES = {"FORM_INFERRED", "FORM_STAMP_MISMATCH", "FORM_VERSION", "SHEET
 
 
 def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str] = frozenset(),
-               received_at: dt.datetime | None = None) -> ParseResult:
+               received_at: dt.datetime | None = None, submitter: str | None = None) -> ParseResult:
     """Check ``result.record`` again (after a reviewer accepted or corrected values at ``decided`` paths).
 
     Field flags of undecided paths and identification notes stay; schema and campaign rules run afresh.
@@ -83,7 +85,7 @@ def revalidate(result: ParseResult, cat: Catalog | None = None, decided: set[str
     received = received_at or (dt.datetime.fromisoformat(result.received_at) if result.received_at
                                else dt.datetime.now(dt.UTC))
     check_parsed(result, form, layout(form))
-    document_rules(result, form, cat, received)
+    document_rules(result, form, cat, received, submitter)
     return result
 
 

@@ -16,7 +16,7 @@ from service.problems.location import Where
 
 ERROR, REVIEW, INFO = "error", "review", "info"
 ACCEPTED, NEEDS_REVIEW, REJECTED = "accepted", "needs_review", "rejected"
-STATUS_LABELS = {ACCEPTED: "通过", NEEDS_REVIEW: "需人工复核", REJECTED: "退回修改"}
+STATUS_LABELS = {ACCEPTED: "通过", NEEDS_REVIEW: "需人工复核", REJECTED: "不予受理"}
 
 
 @dataclass

@@ -138,7 +138,14 @@ class Submission(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
     upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
     original_name: Mapped[str] = mapped_column(String(400))
-    status: Mapped[str] = mapped_column(String(20))  # accepted | needs_review | rejected | late
+    # The status shown everywhere (service.store.lifecycle): the held ``state`` when a person set one, else
+    # what the problems give (accepted | needs_review | late | rejected | unreadable | misdirected).
+    status: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="")  # "" | returned | withdrawn | dismissed | reassigned
+    state_note: Mapped[str] = mapped_column(Text, default="")  # the message of a return, the reason of a withdrawal
+    state_by: Mapped[str] = mapped_column(String(80), default="")
+    state_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reassigned_to: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     readable: Mapped[bool] = mapped_column(Boolean, default=True)
     record: Mapped[dict[str, Any]]
@@ -175,6 +182,36 @@ class ReviewDecision(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     user: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    carried_from: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the version it was first taken on
+
+
+class Comment(Base):
+    """One message in a submission's thread between its unit and the staff (kept per form and group, so the
+    thread follows every version)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comment_thread", "campaign_id", "recommender_id", "form_id", "entity_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    recommender_id: Mapped[str] = mapped_column(String(60))
+    form_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    entity_key: Mapped[str] = mapped_column(String(300))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))  # the version it was written on
+    author: Mapped[str] = mapped_column(String(80))
+    author_role: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LetterOrder(Base):
+    """A recommender's ranking of its 推荐书 (the notice's 推荐排序名单): group keys, first is rank 1."""
+
+    __tablename__ = "letter_orders"
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    recommender_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    entity_keys: Mapped[list[Any]] = mapped_column(default=list)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

@@ -8,25 +8,32 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
+from service.actions.confirm import confirm_items
+from service.actions.export import export
 from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, document_level_done, staff_message
 from service.actions.review import decide
+from service.actions.shapes import unit_name
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
 from service.jobs.ingest import create_job
 from service.jobs.runner import runner_for
 from service.jobs.summary import job_summary
+from service.problems.catalogue import entry
 from service.store import store_for
 from service.store.audit import audit
+from service.store.lifecycle import COUNTED, UPLOADS
 from service.store.models import Job, StoredFile, Submission
 from service.web.auth import login_required
 from service.web.pages import page, send_download
-from service.web.recommender import STATUS_LABELS
+from service.web.recommender import STATUS_LABELS, actor, summary
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-STATUSES = ("accepted", "needs_review", "rejected", "late", "unreadable")
-COLORS = {"accepted": "#1e7b34", "needs_review": "#d69e2e", "rejected": "#b42318", "late": "#4c51bf",
-          "unreadable": "#7b8794", "missing": "#e4e7eb"}
+# The statuses a unit's submissions count in (the dashboard's columns); uploads that are not submissions
+# (unreadable, misdirected) are counted apart, and withdrawn, dismissed or reassigned files not at all.
+STATUSES = ("accepted", "needs_review", "late", "returned", "rejected")
+COLORS = {"accepted": "#1e7b34", "needs_review": "#b7791f", "rejected": "#b42318", "late": "#4c51bf",
+          "returned": "#c05621", "missing": "#e4e7eb"}
 
 
 def _campaign_arg() -> Any:
@@ -47,8 +54,10 @@ def status_table(campaign) -> list[dict[str, Any]]:
                                                        Submission.is_current.is_(True))))
     rows = []
     for entity in cat.entities(source):
-        mine = [x for x in subs if x.recommender_id == entity["id"]]
+        everything = [x for x in subs if x.recommender_id == entity["id"]]
+        mine = [x for x in everything if x.status in COUNTED]
         counts = {st: sum(1 for x in mine if x.status == st) for st in STATUSES}
+        counts["uploads"] = sum(1 for x in everything if x.status in UPLOADS)
         missing = [f.title.replace("示范性职业教育集团（联盟）", "") for f in campaign.forms.values()
                    if not any(x.form_id == f.id for x in mine)]
         rows.append({"id": entity["id"], "name": entity["name"], "submitted": len(mine), **counts,
@@ -90,12 +99,30 @@ def chart_svg(rows: list[dict[str, Any]]) -> str:
 def dashboard():
     campaign = _campaign_arg()
     rows = status_table(campaign)
-    totals = {st: sum(r[st] for r in rows) for st in STATUSES}
+    totals = {st: sum(r[st] for r in rows) for st in (*STATUSES, "uploads")}
     totals["missing"] = sum(1 for r in rows if r["missing"])
     data = {"campaign": campaign.id, "title": campaign.title, "deadline": campaign.data["deadline"],
             "campaigns": [{"id": c.id, "title": c.title} for c in catalog().campaigns.values()],
             "rows": rows, "totals": totals}
-    return page("admin/dashboard.html", data, chart=chart_svg(rows), labels=STATUS_LABELS)
+    return page("admin/dashboard.html", data, chart=chart_svg(rows), labels=STATUS_LABELS, statuses=STATUSES)
+
+
+@bp.get("/uploads")
+@login_required("admin")
+def uploads():
+    """Files that are not submissions of the unit they came under (unreadable, refused for who sent them): to be
+    dismissed or reassigned. They count for no one until then."""
+    campaign = _campaign_arg()
+    cat = catalog()
+    query = select(Submission).where(Submission.campaign_id == campaign.id, Submission.is_current.is_(True),
+                                     Submission.status.in_(sorted(UPLOADS)))
+    if unit := request.args.get("unit"):
+        query = query.where(Submission.recommender_id == unit)
+    with store_for(current_app).session() as s:
+        rows = [{**summary(x), "message": (x.report.get("errors") or [{}])[0].get("message", "")}
+                for x in s.scalars(query.order_by(Submission.id))]
+    return page("admin/uploads.html", {"campaign": campaign.id, "title": campaign.title, "uploads": rows,
+                                       "unit": unit or "", "unit_name": unit_name(cat, campaign.id, unit) if unit else ""})
 
 
 @bp.route("/ingest", methods=["GET", "POST"])
@@ -208,17 +235,23 @@ def review():
                                                        Submission.status.in_(("needs_review", "late")))
                               .order_by(Submission.id)))
     items = []
+    cat = catalog()
     for sub in subs:
         done = acknowledged(sub.report)
         for p in [*sub.report.get("warnings", []), *sub.cross_problems]:
             if p["severity"] != "review" or document_level_done(p, done):
                 continue
             items.append({"submission_id": sub.id, "file": sub.original_name, "recommender": sub.recommender_id,
+                          "recommender_name": unit_name(cat, sub.campaign_id, sub.recommender_id),
                           "path": p.get("path") or "", "document_path": DOCUMENT_DECISION + p["code"], "title": p.get("title", ""), "code": p["code"],
                           "message": staff_message(store, sub, p), "candidates": p.get("candidates", []),
                           "where": (p.get("where") or {}).get("text", ""),
                           "url": url_for("recommender.submission", submission_id=sub.id)})
+    codes = sorted({i["code"] for i in items if not i["code"].startswith("FIELD_")})
     return page("admin/review.html", {"campaign": campaign.id, "title": campaign.title, "items": items,
+                                      "bulk_codes": [{"code": c, "title": entry(c).title,
+                                                      "count": len({i["submission_id"] for i in items if i["code"] == c})}
+                                                     for c in codes],
                                       "campaigns": [{"id": c.id, "title": c.title} for c in catalog().campaigns.values()]})
 
 
@@ -272,24 +305,25 @@ def exports():
 @bp.get("/exports/<campaign_id>/<kind>")
 @login_required("admin")
 def export_file(campaign_id: str, kind: str):
-    from service.outputs import exports as ex
+    if kind not in ("xlsx", "csv", "json", "summary"):
+        abort(404)
+    try:
+        content, name, media = export(store_for(current_app), actor(), campaign_id, kind,
+                                      form_id=request.args.get("form") or None)
+    except IntakeError as exc:
+        abort(exc.http_status, exc.message)
+    return send_download(content, name, media.split(";")[0])  # Flask adds the charset
 
-    store = store_for(current_app)
-    if campaign_id not in catalog().campaigns:
-        abort(404)
-    mimetypes = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                 "csv": "text/csv", "json": "application/json"}
-    form_id = request.args.get("form") or None
-    if kind in ("xlsx", "csv", "json"):
-        try:
-            content = ex.export_records(store, campaign_id, kind, form_id=form_id)
-        except (ValueError, LookupError) as exc:
-            abort(400, str(exc))
-        name = f"{campaign_id}-{form_id + '-' if form_id else ''}已通过记录.{kind}"
-    elif kind == "summary":
-        content, name, kind = ex.consolidated_summary(store, campaign_id), f"{campaign_id}-推荐名单汇总表.xlsx", "xlsx"
-    else:
-        abort(404)
-    with store.session.begin() as s:
-        audit(s, g.user.username, "export", f"campaign:{campaign_id}", kind=kind, name=name)
-    return send_download(content, name, mimetypes[kind])
+
+@bp.post("/confirm")
+@login_required("admin")
+def confirm():
+    """批量确认 a document-level item for the whole campaign, or for the submissions ticked in the queue."""
+    campaign_id, code = request.form.get("campaign", ""), request.form.get("code", "")
+    ids = [int(x) for x in request.form.getlist("submission") if x.isdigit()] or None
+    try:
+        done = confirm_items(store_for(current_app), campaign_id, code, request.form.get("reason", ""), actor(), ids)
+        flash(f"已确认 {len(done)} 份材料的“{entry(code).title}”。")
+    except IntakeError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("admin.review", campaign=campaign_id), 303)

@@ -13,19 +13,35 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 
+from service.actions import downloads, shapes
+from service.actions.actor import Actor
+from service.actions.comments import add_comment, comments
+from service.actions.dismiss import dismiss
 from service.actions.history import history
-from service.actions.intake import IntakeError, add_attachment, attachment_problems, receive
-from service.actions.marked_copy import marked_copy
+from service.actions.intake import IntakeError, add_attachment, receive
+from service.actions.lifecycle import load
+from service.actions.reassign import reassign
+from service.actions.restore import restore
+from service.actions.return_for_changes import return_for_changes
+from service.actions.withdraw import withdraw
 from service.forms.catalog import catalog
-from service.outputs.exports import STATUS_LABELS
 from service.store import store_for
-from service.store.models import Submission
+from service.store.lifecycle import COUNTED, LABELS, transitions
+from service.store.models import Submission, Upload
+from service.validate.rules.deadline import deadline_day
 from service.validate.rules.recommender import recommender_of
 from service.web.auth import entity_name, login_required
-from service.web.pages import page, send_download
+from service.web.pages import page, send_download, wants_json
 
 bp = Blueprint("recommender", __name__, url_prefix="/r")
 MAX_FILES = 20
+STATUS_LABELS = {**LABELS, "duplicate": "重复"}
+# The lifecycle's actions as the pages offer them; each calls its use case, which checks and audits.
+ACTIONS = {"withdraw": withdraw, "dismiss": dismiss, "return": return_for_changes, "restore": restore}
+
+
+def actor() -> Actor:
+    return Actor(g.user.username, g.user.role, g.user.entity_id)
 
 
 def campaigns_for(entity_id: str) -> list[Any]:
@@ -39,33 +55,18 @@ def _own(submission_id: int) -> Submission:
     """The submission if this user may see it; 404 otherwise, exactly as for an id that does not exist, so that a
     unit cannot learn which ids other units' submissions have."""
     with store_for(current_app).session() as s:
-        sub = s.get(Submission, submission_id)
-        if sub is None or g.user.role != "admin" and sub.recommender_id != g.user.entity_id:
+        try:
+            sub = load(s, submission_id, actor())
+        except IntakeError:
             abort(404)
         _ = list(sub.attachments)
         s.expunge_all()
         return sub
 
 
-def problem_rows(sub: Submission) -> list[dict[str, Any]]:
-    report = sub.report
-    out = []
-    for p in [*report.get("errors", []), *sub.cross_problems, *report.get("warnings", [])]:
-        where = (p.get("where") or {}).get("text", "")
-        out.append({"code": p["code"], "severity": p["severity"], "title": p.get("title", ""), "where": where,
-                    "message": p["message"], "path": p.get("path", "")})
-    out += [{**p, "where": "", "title": "", "path": ""} for p in attachment_problems(sub, catalog())]
-    order = {"error": 0, "review": 1, "info": 2}
-    return sorted(out, key=lambda p: order.get(p["severity"], 3))
-
-
 def summary(sub: Submission) -> dict[str, Any]:
-    form = catalog().campaign(sub.campaign_id).forms.get(sub.form_id or "")
-    return {"id": sub.id, "campaign": sub.campaign_id, "form": sub.form_id, "form_title": form.title if form else "（未识别）",
-            "file": sub.original_name, "version": sub.version, "is_current": sub.is_current, "status": sub.status,
-            "status_label": STATUS_LABELS.get(sub.status, sub.status), "late": sub.late,
-            "group": sub.record.get("group_name", ""), "received_at": sub.received_at.isoformat(timespec="seconds"),
-            "url": url_for("recommender.submission", submission_id=sub.id)}
+    """The submission as listed: the one shape the API uses too."""
+    return shapes.submission_summary(sub)
 
 
 @bp.get("/")
@@ -80,6 +81,8 @@ def dashboard():
                                                            Submission.recommender_id == entity,
                                                            Submission.is_current.is_(True))
                                   .order_by(Submission.id)))
+            uploads = [x for x in subs if x.status not in COUNTED]
+            subs = [x for x in subs if x.status in COUNTED]
             rules = c.data.get("rules", {})
             quota_spec = rules.get("quota")
             quota = None
@@ -103,7 +106,8 @@ def dashboard():
                      for x in subs for p in x.cross_problems if p["severity"] != "info"]
             views.append({"id": c.id, "title": c.title, "deadline": c.data["deadline"], "quota": quota,
                           "ranked": ranked, "cross": cross, "submissions": [summary(x) for x in subs],
-                          "late": [summary(x) for x in subs if x.late]})
+                          "late": [summary(x) for x in subs if x.late],
+                          "uploads": [summary(x) for x in uploads if x.status not in ("dismissed", "reassigned")]})
     return page("recommender/dashboard.html", {"entity": entity, "entity_name": entity_name(entity), "campaigns": views})
 
 
@@ -134,6 +138,7 @@ def upload():
     if extras and len(files) > 1:
         data["error"] = "附件只能随单个表格一起上传；请在提交后的报告页面为对应的表格添加附件。"
         return page("recommender/upload.html", data, 400)
+    received = []
     for f in files:
         try:
             got = receive(store, f.read(), f.filename, campaign_id=campaign_id, recommender_id=entity,
@@ -141,62 +146,132 @@ def upload():
         except IntakeError as exc:
             data["error"] = exc.message
             return page("recommender/upload.html", data, exc.http_status)
-        row = got.to_dict()
-        row["status_label"] = STATUS_LABELS.get("duplicate" if got.outcome == "duplicate" else got.status, got.status)
-        row["url"] = url_for("recommender.submission", submission_id=got.submission_id) if got.submission_id else ""
-        data["results"].append(row)
-    return page("recommender/upload.html", data, 201 if request.args.get("format") == "json" else 200)
+        received.append(got)
+    if wants_json():
+        return {"results": [_result_row(got.to_dict(), got.outcome) for got in received]}, 201
+    # Post/Redirect/Get: a refresh shows the result again and never sends the files twice.
+    if len(received) == 1 and received[0].submission_id and received[0].outcome != "duplicate":
+        return redirect(url_for("recommender.submission", submission_id=received[0].submission_id, new=1), 303)
+    return redirect(url_for("recommender.results", u=",".join(str(got.upload_id) for got in received)), 303)
+
+
+def _result_row(row: dict[str, Any], outcome: str) -> dict[str, Any]:
+    row["status_label"] = STATUS_LABELS.get("duplicate" if outcome == "duplicate" else row["status"], row["status"])
+    row["url"] = url_for("recommender.submission", submission_id=row["submission_id"]) if row["submission_id"] else ""
+    return row
+
+
+@bp.get("/uploads")
+@login_required("recommender", "admin")
+def results():
+    """What became of the files of one upload: each file with its status and every problem it has."""
+    ids = [int(x) for x in request.args.get("u", "").split(",") if x.isdigit()][:MAX_FILES]
+    rows = []
+    with store_for(current_app).session() as s:
+        for upload_id in ids:
+            upload = s.get(Upload, upload_id)
+            if upload is None or not actor().may_see(upload.recommender_id):
+                continue
+            sub = s.scalar(select(Submission).where(Submission.campaign_id == upload.campaign_id,
+                                                    Submission.recommender_id == upload.recommender_id,
+                                                    Submission.sha256 == upload.sha256))
+            duplicate = sub is not None and sub.upload_id != upload.id
+            rows.append({"name": upload.original_name, "upload_id": upload.id, "duplicate": duplicate,
+                         "submission": shapes.submission_summary(sub) if sub else None,
+                         "problems": shapes.problem_rows(sub, catalog()) if sub else []})
+    return page("recommender/results.html", {"results": rows})
 
 
 @bp.get("/submissions/<int:submission_id>")
 @login_required("recommender", "admin")
 def submission(submission_id: int):
-    sub = _own(submission_id)
-    report = sub.report
-    c = catalog().campaign(sub.campaign_id)
-    kinds = [a for a in c.data.get("attachments", []) if not sub.form_id or sub.form_id in a.get("for_forms", [])]
-    data = {**summary(sub), "problems": problem_rows(sub), "readable": sub.readable,
-            "identified_by": report.get("identified_by", ""), "metrics": report.get("metrics", {}),
-            "fields": [{"title": f["title"], "found": f["found"], "where": (f.get("where") or {}).get("text", ""),
-                        "value": f.get("value"), "note": f.get("note", ""), "flag": f.get("flag", "")}
-                       for f in report.get("fields", [])],
-            "attachments": [{"kind": a.kind, "name": a.original_name, "media": a.media,
-                             "url": url_for("recommender.attachment", submission_id=sub.id, attachment_id=a.id)}
-                            for a in sub.attachments],
-            "attachment_kinds": [{"id": a["id"], "title": a["title"]} for a in kinds],
-            "recommender": sub.recommender_id, "recommender_name": entity_name(sub.recommender_id),
-            "marked_url": url_for("recommender.marked", submission_id=sub.id),
-            "file_url": url_for("recommender.original", submission_id=sub.id),
-            "history_url": url_for("recommender.versions", submission_id=sub.id)}
-    return page("recommender/submission.html", data)
+    store = store_for(current_app)
+    with store.session() as s:
+        try:
+            sub = load(s, submission_id, actor())
+        except IntakeError:
+            abort(404)
+        data = shapes.submission_detail(s, sub)
+        c = catalog().campaign(sub.campaign_id)
+        kinds = [a for a in c.data.get("attachments", []) if not sub.form_id or sub.form_id in a.get("for_forms", [])]
+        units = [{"id": r["id"], "name": r["name"]} for r in catalog().entities(c.data.get("submitters", ""))
+                 if r["id"] != sub.recommender_id]
+        deadline = deadline_day(c, sub.recommender_id)
+    staff = g.user.role == "admin"
+    offered = [{"id": t, "label": transitions()[t].label, "needs_message": transitions()[t].needs_message}
+               for t in data["actions"] if staff or ("sender" in str(transitions()[t].by) and t != "reassign")]
+    page_data = {**data, "attachment_kinds": [{"id": a["id"], "title": a["title"]} for a in kinds],
+                 "comments": comments(store, submission_id, actor()), "deadline": deadline,
+                 "offered": offered, "units": units if staff else [], "just_uploaded": request.args.get("new") == "1"}
+    return page("recommender/submission.html", page_data)
+
+
+@bp.post("/submissions/<int:submission_id>/state")
+@login_required("recommender", "admin")
+def change_state(submission_id: int):
+    """One of the lifecycle's actions, by the button that names it; the use case checks and audits."""
+    _own(submission_id)
+    action, note = request.form.get("action", ""), request.form.get("note", "")
+    store = store_for(current_app)
+    target = submission_id
+    try:
+        if action == "reassign":
+            target = reassign(store, submission_id, request.form.get("to", ""), actor(), note)
+        elif action in ACTIONS:
+            ACTIONS[action](store, submission_id, actor(), note)
+        else:
+            abort(400)
+        flash(f"已{transitions()[action].label}。")
+    except IntakeError as exc:
+        if exc.code == "SUBMISSION_NOT_FOUND":
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(url_for("recommender.submission", submission_id=target), 303)
+
+
+@bp.post("/submissions/<int:submission_id>/comments")
+@login_required("recommender", "admin")
+def comment(submission_id: int):
+    try:
+        add_comment(store_for(current_app), submission_id, actor(), request.form.get("body", ""))
+        flash("留言已发送。")
+    except IntakeError as exc:
+        if exc.code == "SUBMISSION_NOT_FOUND":
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(url_for("recommender.submission", submission_id=submission_id) + "#comments", 303)
 
 
 @bp.get("/submissions/<int:submission_id>/file")
 @login_required("recommender", "admin")
 def original(submission_id: int):
-    sub = _own(submission_id)
-    return send_download(store_for(current_app).files.get(sub.sha256), sub.original_name)
+    try:
+        content, name = downloads.original_file(store_for(current_app), submission_id, actor())
+    except IntakeError:
+        abort(404)
+    return send_download(content, name)
 
 
 @bp.get("/submissions/<int:submission_id>/attachments/<int:attachment_id>")
 @login_required("recommender", "admin")
 def attachment(submission_id: int, attachment_id: int):
     """An attachment as it was uploaded (a 政策文件, a 盖章扫描件)."""
-    sub = _own(submission_id)
-    att = next((a for a in sub.attachments if a.id == attachment_id), None)
-    if att is None:
+    try:
+        content, name = downloads.attachment_file(store_for(current_app), submission_id, attachment_id, actor())
+    except IntakeError:
         abort(404)
-    return send_download(store_for(current_app).files.get(att.sha256), att.original_name)
+    return send_download(content, name)
 
 
 @bp.get("/submissions/<int:submission_id>/marked")
 @login_required("recommender", "admin")
 def marked(submission_id: int):
     """The file with each problem as a comment at its place (.docx) or on its cell (.xlsx)."""
-    sub = _own(submission_id)
     try:
-        content, name = marked_copy(store_for(current_app), sub)
+        content, name = downloads.marked_file(store_for(current_app), submission_id, actor())
     except IntakeError as exc:
+        if exc.code == "SUBMISSION_NOT_FOUND":
+            abort(404)
         abort(exc.http_status, exc.message)
     return send_download(content, name)
 
@@ -213,7 +288,7 @@ def versions(submission_id: int):
             parts = change["path"].split(".")
             key = f"{parts[0]}[].{parts[2]}" if len(parts) == 3 else parts[0]
             change["title"] = titles.get(key, change["path"]) + (f"（第{int(parts[1]) + 1}行）" if len(parts) == 3 else "")
-        row["url"] = url_for("recommender.submission", submission_id=row["id"])
+        row["url"] = url_for("recommender.submission", submission_id=row["id"])  # history rows: the page
     return page("recommender/history.html", {**summary(sub), "versions": rows})
 
 

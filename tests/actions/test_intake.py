@@ -100,7 +100,7 @@ def test_submitting_for_another_recommender_is_rejected(store):
     got = submit(store, doc(), who="edu-bj")
     with store.session() as s:
         codes = [p["code"] for p in s.get(Submission, got.submission_id).report["errors"]]
-    assert "SUBMITTER_MISMATCH" in codes and got.status == "rejected"
+    assert "SUBMITTER_MISMATCH" in codes and got.status == "misdirected"
 
 
 def test_group_recommended_by_two_recommenders_is_flagged_on_both_without_naming_the_other(store):
@@ -119,7 +119,7 @@ def test_a_rejected_letter_does_not_disturb_the_unit_that_recommended_the_group(
     mine = submit(store, doc(), received_at=LATE)
     before = mine.status
     refused = submit(store, doc(), who="edu-bj")  # 北京 sends 辽宁's letter: refused for who sent it
-    assert refused.status == "rejected"
+    assert refused.status == "misdirected"
     with store.session() as s:
         sub = s.get(Submission, mine.submission_id)
         assert sub.status == before == "late"

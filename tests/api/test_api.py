@@ -164,7 +164,7 @@ def test_another_province_cannot_see_or_change_it(client, tokens):
     assert r.status_code == 403
     r = _submit(client, tokens["beijing"], *_letter())
     assert r.status_code == 201
-    assert r.get_json()["status"] == "rejected"
+    assert r.get_json()["status"] == "misdirected"
     assert "SUBMITTER_MISMATCH" in {p["code"] for p in r.get_json()["submission"]["report"]["errors"]}
     # A province is not a submitter of the Liaoning work-summary campaign.
     r = _submit(client, tokens["liaoning"], *_letter(), url=f"{API}/campaigns/ln-2018/submissions")

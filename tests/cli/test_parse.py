@@ -33,7 +33,7 @@ def test_validation_errors_exit_1_with_a_chinese_report(runner, tmp_path):
                  render("jth-2020", "recommendation_letter", letter(group_name="北京现代制造业职业教育集团")).content)
     result = runner.invoke(args=["forms", "parse", path, "--received-at", ON_TIME])
     assert result.exit_code == 1
-    assert "结论：退回修改" in result.output and "[GROUP_FIRST_BATCH]" in result.output
+    assert "结论：不予受理" in result.output and "[GROUP_FIRST_BATCH]" in result.output
     assert "第一批" in result.output
 
 

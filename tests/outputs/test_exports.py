@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -95,8 +96,10 @@ def test_xlsx_has_a_sheet_per_form_with_chinese_headers_and_only_accepted_record
     assert shihua["成员单位总数"] == 93  # numbers stay numbers
     submitted = letter_for(sample("summary_table")["rows"][0], "辽宁省教育厅", "省级教育行政部门", **FORMULAS)
     for f in letter.fields:
-        if not f.array and f.type != "lines":
+        if not f.array and f.type != "lines" and f.format not in ("date", "month"):
             assert shihua[f.title] == submitted[f.key], f.path
+    # Dates as official documents write them (the record keeps 2012-05 and 2020-11-16).
+    assert shihua["成立时间"] == "2012年5月" and shihua["牵头单位签章日期"] == "2020年11月16日"
 
     members_header, *members = _sheet_rows(wb[f"{letter.title}-成员单位名单"])
     assert members_header == ["提交编号", "报送单位", "序号", "单位名称", "单位类型"]
@@ -106,13 +109,14 @@ def test_xlsx_has_a_sheet_per_form_with_chinese_headers_and_only_accepted_record
     rows_header, *table = _sheet_rows(wb[f"{summary.title}-推荐名单"])
     assert rows_header[3:] == ["推荐排序", "集团名称", "牵头单位", "成立时间", "成员单位数", "是否具有法人资格", "联系人", "联系电话"]
     assert [r[4] for r in table] == ["辽宁石油化工职业教育集团", "辽宁医药卫生职业教育集团"]
+    assert [r[6] for r in table] == ["2012年5月", "2013年9月"]
 
 
 def test_other_statuses_are_exported_when_asked(store, filed):
     wb = openpyxl.load_workbook(io.BytesIO(export_records(store, "jth-2020", "xlsx", ("accepted", "late", "rejected"))))
     header, *rows = _sheet_rows(wb.worksheets[0])
     status = {r[0]: r[2] for r in rows}
-    assert status[filed["dl_letter"]] == "逾期" and status[filed["bj_rejected"]] == "退回修改"
+    assert status[filed["dl_letter"]] == "逾期" and status[filed["bj_rejected"]] == "不予受理"
     assert status[filed["ln_first"]] == "通过"
 
 
@@ -127,6 +131,12 @@ def test_csv_is_one_form_in_utf8_with_bom(store, filed, catalog):
     row = dict(zip(header, next(r for r in rows if r[4] == "辽宁石油化工职业教育集团"), strict=True))
     assert row["报送单位"] == "辽宁省教育厅" and row["成员单位总数"] == "93"
     assert json.loads(row["成员单位名单"]) == sample("recommendation_letter")["members"]
+    assert row["成立时间"] == "2012年5月" and row["推荐单位签章日期"] == "2020年11月20日"
+    data = export_records(store, "jth-2020", "csv", form_id="summary_table").decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(data)))
+    row = dict(zip(header, next(r for r in rows if r[1] == "辽宁省教育厅"), strict=True))
+    assert row["填表日期"] == "2020年11月20日"
+    assert [r["founded"] for r in json.loads(row["推荐名单"])] == ["2012年5月", "2013年9月"]
 
 
 def test_json_holds_the_records_as_submitted(store, filed):
@@ -173,7 +183,8 @@ def test_consolidated_summary_merges_every_recommenders_list_in_order(store, fil
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("辽宁省教育厅", 1, "辽宁石油化工职业教育集团"), ("辽宁省教育厅", 2, "辽宁医药卫生职业教育集团"),
         ("大连市教育局", 1, "大连滨海旅游职业教育联盟")]
-    assert rows[0][3:9] == ["辽宁石化职业技术学院、中国石油抚顺石化公司", "2012-05", 93, "否", "张晓明", "0416-4198001"]
+    assert rows[0][3:9] == ["辽宁石化职业技术学院、中国石油抚顺石化公司", "2012年5月", 93, "否", "张晓明", "0416-4198001"]
+    assert re.search(r"汇总日期：20\d\d年[1-9]\d?月[1-9]\d?日$", ws["A2"].value)  # no zero padding
     assert [r[9] for r in rows] == [None, None, "逾期"]
     # Printable: A4 landscape, one page wide, header repeated, 黑体 header, 仿宋 body, bordered cells.
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4

@@ -56,11 +56,12 @@ BATCH_RULES: tuple[tuple[str, BatchRule], ...] = (
 RULE_KINDS = frozenset(kind for kind, _ in DOCUMENT_RULES + BATCH_RULES) - BUILT_IN
 
 
-def document_rules(result: ParseResult, form: Form, cat: Catalog, received: dt.datetime) -> None:
+def document_rules(result: ParseResult, form: Form, cat: Catalog, received: dt.datetime,
+                   submitter: str | None = None) -> None:
     """The rules one document can be checked against on its own."""
     campaign = cat.campaign(form.campaign_id)
     configured = campaign.data.get("rules", {})
-    doc = Document(result, form, cat, campaign, received)
+    doc = Document(result, form, cat, campaign, received, submitter)
     for kind, check in DOCUMENT_RULES:
         if kind in BUILT_IN or configured.get(kind):
             check(doc, configured.get(kind))

@@ -24,6 +24,7 @@ class Document:
     cat: Catalog
     campaign: Campaign
     received: dt.datetime
+    submitter: str | None = None  # the unit that sent it (its deadline may be extended)
 
     @property
     def record(self) -> dict:
