@@ -9,8 +9,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from service.actions.actor import Actor
+from service.actions.export import export as take_out
+from service.actions.intake import IntakeError
 from service.outputs.dossier import COMPILE_STATUSES, CompileError, build_compilation
-from service.outputs.exports import FORMATS, STATUS_LABELS, SUMMARY_STATUSES, consolidated_summary, export_records
+from service.outputs.exports import FORMATS, STATUS_LABELS
 from service.store import store_for
 
 STATUS_CHOICES = click.Choice(list(STATUS_LABELS))
@@ -37,15 +40,13 @@ def export(campaign_id: str, fmt: str, form_id: str | None, statuses: tuple[str,
            by: str) -> None:
     """导出已提交材料的数据（xlsx / CSV / JSON），或合并各推荐单位的推荐名单汇总表。"""
     store = store_for(current_app)
+    if consolidated and (fmt != "xlsx" or form_id):
+        raise click.UsageError("--consolidated 只导出 xlsx，且不能与 --form 同用")
     try:
-        if consolidated:
-            if fmt != "xlsx" or form_id:
-                raise click.UsageError("--consolidated 只导出 xlsx，且不能与 --form 同用")
-            data = consolidated_summary(store, campaign_id, statuses or SUMMARY_STATUSES, actor=by)
-        else:
-            data = export_records(store, campaign_id, fmt, statuses or ("accepted",), form_id=form_id, actor=by)
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        data, _name, _media = take_out(store, Actor(by, "admin"), campaign_id, "summary" if consolidated else fmt,
+                                       form_id=form_id, statuses=statuses or None)
+    except IntakeError as exc:
+        raise click.ClickException(f"[{exc.code}] {exc.message}") from None
     path = _write(out, data)
     what = "全国推荐名单汇总表" if consolidated else f" {fmt.upper()} 数据"
     click.echo(f"已导出{what}：{path}（{len(data):,} 字节）")
