@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: How a schema's pattern for a date known to the month or to the day starts: ``YYYY-MM``.
+MONTH_OR_DAY_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -20,7 +23,7 @@ class Field:
     type: str  # string | integer | lines (array of strings)
     required: bool
     enum: tuple[str, ...] = ()
-    format: str | None = None
+    format: str | None = None  # the schema's format (date, email …), or "month": a date to the month or to the day
     pattern: str | None = None
     max_length: int | None = None
     array: str | None = None  # for columns of a repeated table: the array's key
@@ -30,6 +33,14 @@ class Field:
     def key(self) -> str:
         """The last path segment: the key inside a record or an array item."""
         return self.path.rsplit(".", 1)[-1] if self.array else self.path
+
+
+def _format(spec: dict) -> str | None:
+    """The schema's ``format``; a date that may be written to the month only (成立时间 2009年6月, 印发日期 2010年5月)
+    is a string whose pattern is ``YYYY-MM`` with an optional ``-DD``, which JSON Schema has no format for."""
+    if spec.get("format"):
+        return spec["format"]
+    return "month" if spec.get("pattern", "").startswith(MONTH_OR_DAY_PATTERN) else None
 
 
 def _leaf(path: str, spec: dict, required: bool, array: str | None) -> Field:
@@ -43,7 +54,7 @@ def _leaf(path: str, spec: dict, required: bool, array: str | None) -> Field:
         type=kind,
         required=required,
         enum=tuple(spec.get("enum", ())),
-        format=spec.get("format") or ("month" if "pattern" in spec and "(0[1-9]|1[0-2])" in spec["pattern"] else None),
+        format=_format(spec),
         pattern=spec.get("pattern"),
         max_length=spec.get("maxLength"),
         array=array,

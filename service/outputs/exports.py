@@ -14,7 +14,9 @@ Formats (``export_records``):
   "record"}]}`` with the record exactly as stored.
 
 The first columns are 提交编号, 报送单位 (the account's unit from the campaign's submitter list; named so because
-the forms themselves have a 推荐单位 field), 状态 and 文件名. A list of lines (牵头单位) is joined with "、".
+the forms themselves have a 推荐单位 field), 状态 and 文件名. A list of lines (牵头单位) is joined with "、". Dates
+are written as official documents write them (2020年11月18日, a month 2009年6月) in xlsx and CSV, also inside a
+CSV's JSON text of a table; the JSON export keeps the record's ISO 8601 values.
 
 No string that a spreadsheet would take for a formula (OWASP "CSV injection": a leading ``=``, ``+``, ``-``,
 ``@``, tab, CR or LF) is ever written as one: in xlsx it is a text cell with Excel's quote prefix, in CSV it is
@@ -41,16 +43,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from service.forms.catalog import Catalog, Form, catalog
+from service.forms.dates import official_date, shown_record, shown_value
 from service.forms.fields import Field, arrays
 from service.forms.names import normalize_name
-from service.problems.report import STATUS_LABELS as PARSE_STATUS_LABELS
 from service.store import Store
 from service.store.audit import audit
+from service.store.lifecycle import LABELS
 from service.store.models import Submission
 
 FORMATS = ("xlsx", "csv", "json")
 #: The one wording of every status, in pages, the API, exports and the CLI.
-STATUS_LABELS = {**PARSE_STATUS_LABELS, "late": "逾期", "unreadable": "无法读取", "duplicate": "重复"}
+STATUS_LABELS = {**LABELS, "duplicate": "重复"}
 SUMMARY_STATUSES = ("accepted", "needs_review", "late")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 META_TITLES = ("提交编号", "报送单位", "状态", "文件名")
@@ -163,7 +166,8 @@ def form_rows(form: Form, subs: Sequence[Submission], order: dict[str, tuple[int
     """Header and rows of the form's main table (one row per submission)."""
     fields = _top_fields(form)
     header = [*META_TITLES, *(f.title for f in fields)]
-    rows = [[*_meta(sub, order), *(cell_value((sub.record or {}).get(f.key)) for f in fields)] for sub in subs]
+    rows = [[*_meta(sub, order), *(cell_value(shown_value(f, (sub.record or {}).get(f.key))) for f in fields)]
+            for sub in subs]
     return header, rows
 
 
@@ -176,7 +180,7 @@ def table_rows(form: Form, key: str, columns: list[Field], subs: Sequence[Submis
         for n, item in enumerate((sub.record or {}).get(key) or [], start=1):
             item = item if isinstance(item, dict) else {}
             rows.append([sub.id, _submitter_name(order, sub.recommender_id), n,
-                         *(cell_value(item.get(f.key)) for f in columns)])
+                         *(cell_value(shown_value(f, item.get(f.key))) for f in columns)])
     return header, rows
 
 
@@ -233,7 +237,8 @@ def _records_csv(form: Form, subs: list[Submission], order: dict[str, tuple[int,
     header, rows = form_rows(form, subs, order)
     header += [_array_title(form, key) for key in tables]
     for row, sub in zip(rows, subs, strict=True):
-        row += [json.dumps((sub.record or {}).get(key) or [], ensure_ascii=False) for key in tables]
+        shown = shown_record(form.fields, sub.record or {})
+        row += [json.dumps(shown.get(key) or [], ensure_ascii=False) for key in tables]
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(header)
@@ -323,8 +328,8 @@ def consolidated_summary(store: Store, campaign_id: str, statuses: Iterable[str]
     for sub in subs:
         note = "" if sub.status == "accepted" else STATUS_LABELS.get(sub.status, sub.status)
         for item in ranked_items(sub.record, table, rank):
-            rows.append([_submitter_name(order, sub.recommender_id), *(cell_value(item.get(f.key)) for f in columns),
-                         note])
+            rows.append([_submitter_name(order, sub.recommender_id),
+                         *(cell_value(shown_value(f, item.get(f.key))) for f in columns), note])
 
     wb = Workbook()
     ws = wb.active
@@ -340,7 +345,7 @@ def consolidated_summary(store: Store, campaign_id: str, statuses: Iterable[str]
     today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     write_cell(ws, 2, 1, f"{campaign.title}（{campaign.data.get('document_number', '')}）　"
                          f"共 {len({sub.recommender_id for sub in subs})} 个推荐单位、{len(rows)} 个集团　"
-                         f"汇总日期：{today.year}年{today.month}月{today.day}日", Font(name="仿宋", size=11))
+                         f"汇总日期：{official_date(today)}", Font(name="仿宋", size=11))
     ws["A2"].border = Border()
     ws["A2"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[2].height = 22

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.forms.dates import official_date
 from service.forms.fields import Field
 from service.office.marks import STRUCK_END, STRUCK_START, UNKNOWN_SYMBOL, CellError
 
@@ -203,7 +204,8 @@ def _normalize_date(text: str, month_allowed: bool) -> Normalized:
         value = f"{year:04d}-{month:02d}"
     else:
         value = f"{year:04d}-{month:02d}-{day:02d}"
-    note = "" if value == text else f"“{text}”按 {value} 读取"
+    # Written as the record keeps it, or as official documents (and our own forms) write it: nothing to tell.
+    note = "" if text in (value, official_date(value)) else f"“{text}”按 {value} 读取"
     return Normalized(value=value, note=note)
 
 

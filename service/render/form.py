@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from service.forms.catalog import Catalog, Form, catalog
+from service.forms.dates import shown_record
 from service.forms.fields import arrays
 from service.forms.stamp import Stamp
 from service.render.docx import DocxRenderer
@@ -82,7 +83,10 @@ def render(
     *,
     cat: Catalog | None = None,
 ) -> Rendered:
-    """Render the form; values in ``record`` win over those prefilled from the entity."""
+    """Render the form; values in ``record`` win over those prefilled from the entity.
+
+    Dates are written the official way (2020年11月18日, 2009年6月), as a person fills the form by hand.
+    """
     cat = cat or catalog()
     form = cat.form(campaign_id, form_id)
     values: dict = {}
@@ -90,8 +94,9 @@ def render(
         values.update(prefill(cat, form, entity_id))
     values.update({k: v for k, v in (record or {}).items() if v not in (None, "")})
     stamp = Stamp.new(form.campaign_id, form.id, form.version, entity_id or "")
+    shown = shown_record(form.fields, values)
     if form.kind == "docx":
-        content = _docx_renderer(form).render(context_for(form, values), stamp)
+        content = _docx_renderer(form).render(context_for(form, shown), stamp)
     else:
-        content = _xlsx_renderer(form).render(values, stamp, form.settings.get("blank_rows", {}))
+        content = _xlsx_renderer(form).render(shown, stamp, form.settings.get("blank_rows", {}))
     return Rendered(content, _filename(form, values), stamp, MEDIA[form.kind])

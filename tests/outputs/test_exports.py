@@ -50,8 +50,9 @@ def filed(store):
         "ln_first": file_form(store, "recommendation_letter",
                               letter_for(first, "辽宁省教育厅", "省级教育行政部门", **FORMULAS), "石化推荐书.docx", "edu-ln"),
         "ln_summary": file_form(store, "summary_table", summary, "辽宁汇总表.xlsx", "edu-ln"),
+        # 北京 recommends a group of the first batch: refused by the notice's rule (不予受理).
         "bj_rejected": file_form(store, "recommendation_letter",
-                                 letter_for(dict(DALIAN_ROW, group_name="北京现代服务业职业教育集团"), "辽宁省教育厅",
+                                 letter_for(dict(DALIAN_ROW, group_name="联想职业教育集团"), "北京市教育委员会",
                                             "省级教育行政部门"), "北京推荐书.docx", "edu-bj"),
     }
     return ids
@@ -221,7 +222,7 @@ def test_cli_writes_the_exports_and_audits_them(runner, store, filed, tmp_path):
         "大连推荐书.docx", "大连汇总表.xlsx"}
 
     result = runner.invoke(args=["export", "--campaign", "jth-2020", "--format", "csv", "-o", str(tmp_path / "x.csv")])
-    assert result.exit_code != 0 and "请指定表单" in result.output
+    assert result.exit_code != 0 and "EXPORT_FORM_REQUIRED" in result.output and "form" in result.output
     result = runner.invoke(args=["export", "--campaign", "nope", "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code != 0 and "未知的征集活动" in result.output
 

@@ -63,7 +63,7 @@ def test_a_label_typed_into_a_value_cell_is_not_read_as_a_value_nor_as_the_place
         de.set_text(de.right_of(root, "集团名称"), "成立时间")
     extracted = letter_found(fn=pasted_label)
     assert extracted.scalars["group_name"].how == NOT_FOUND and not extracted.scalars["group_name"].raw
-    assert extracted.scalars["founded"].raw == "2012-05"  # still right of the real 成立时间
+    assert extracted.scalars["founded"].raw == "2012年5月"  # still right of the real 成立时间
 
 
 def test_a_value_typed_after_its_label_in_the_same_cell_is_found():

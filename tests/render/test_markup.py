@@ -10,8 +10,9 @@ from openpyxl import load_workbook
 
 from service.parse.pipeline import parse
 from service.render.form import render
-from service.render.markup import mark
+from service.render.markup import mark, problem_remark, problem_text
 from tests.support import docx_edit as de
+from tests.support.comments import comment_spans
 from tests.support.records import ON_TIME, letter
 from tests.support.samples import sample, soffice_convert
 
@@ -47,6 +48,31 @@ def test_docx_problems_become_comments_beside_their_labels(tmp_path, lo_profile)
     path.write_bytes(marked)
     pdf = soffice_convert([path], "pdf", tmp_path / "pdf", lo_profile)[0]
     assert pdf.stat().st_size > 0  # the marked-up file opens in an office suite
+
+
+def test_a_docx_comment_spans_its_value_and_whole_file_problems_the_title():
+    content = render("jth-2020", "recommendation_letter", letter(members_total=90, contact_email="zhang@lnpc")).content
+    result = parse(content, "推荐书.docx", received_at=ON_TIME["jth-2020"]).to_dict()
+    whole = {"code": "LIST_MISSING", "severity": "review", "message": "本推荐单位尚未提交汇总表。"}
+    spanned = comment_spans(mark(content, "docx", [*result["errors"], *result["warnings"], whole],
+                            title="示范性职业教育集团（联盟）推荐书"))
+    assert {text.split("】")[0]: span for text, span in spanned.items()} == {
+        "【成员单位总数": "90", "【联系人邮箱": "zhang@lnpc", "本推荐单位尚未提交汇总表。（LIST_MISSING）": "示范性职业教育集团（联盟）推荐书"}
+
+
+def test_a_value_typed_after_its_label_in_the_same_cell_is_spanned_alone():
+    def typed_in_label_cell(root):
+        de.unwrap_controls(root)
+        de.set_text(de.cells_by_label(root, "手机")[0], "手机：1390416")
+        de.set_text(de.right_of(root, "手机：1390416"), "")
+    content = de.edit(render("jth-2020", "recommendation_letter", letter()).content, typed_in_label_cell)
+    result = parse(content, "推荐书.docx", received_at=ON_TIME["jth-2020"]).to_dict()
+    found = next(f for f in result["fields"] if f["path"] == "contact_mobile")
+    wrong = next(p for p in result["errors"] if p["path"] == "contact_mobile")
+    marked = mark(content, "docx", [problem_remark(wrong, found.get("raw") or found["value"])])
+    assert comment_spans(marked) == {problem_text(wrong): "1390416"}  # the run split where the value starts
+    assert "手机：1390416" in [de.text_of(p) for p in etree.fromstring(
+        zipfile.ZipFile(io.BytesIO(marked)).read("word/document.xml")).iter(W + "p")]  # the text reads as before
 
 
 def test_xlsx_problems_become_cell_comments_with_highlight():

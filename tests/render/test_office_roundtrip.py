@@ -16,6 +16,8 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
+from service.forms.catalog import catalog
+from service.forms.dates import shown_record
 from service.render.form import render
 from tests.support.records import custom_props
 from tests.support.samples import CAMPAIGN_OF, pdf_text, sample, soffice_convert
@@ -50,7 +52,8 @@ def rendered(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
         done = render(campaign, form_id, record)
         path = folder / f"{form_id}.{done.filename.rsplit('.', 1)[1]}"
         path.write_bytes(done.content)
-        out[form_id] = (path, record)
+        # the document shows dates the official way (2012年5月), the record keeps ISO 8601 (2012-05)
+        out[form_id] = (path, shown_record(catalog().form(campaign, form_id).fields, record))
     return out
 
 
@@ -65,6 +68,7 @@ def test_every_prefilled_value_shows_in_the_pdf(rendered, tmp_path, lo_profile):
             assert wanted in text or re.search(in_order, text), f"{form_id}: {value!r} not in the PDF"
         if form_id == "recommendation_letter":
             assert "附件2" in text and "示范性职业教育集团(联盟)推荐书" in text
+            assert "成立时间2012年5月" in text and "2020年11月16日" in text and "2012-05" not in text
 
 
 def test_pdf_pages_are_a4(rendered, tmp_path, lo_profile):
@@ -105,4 +109,5 @@ def test_xlsx_resave_keeps_stamp_names_and_validations(rendered, tmp_path, lo_pr
     assert {"recommender", "rows.rank", "rows.contact_phone"} <= set(wb.defined_names)
     ws = wb["推荐名单汇总表"]
     assert ws["B6"].value == record["rows"][0]["group_name"] and ws["H6"].value == "0416-4198001"
+    assert ws["D6"].value == "2012年5月" and ws["H4"].value == "2020年11月20日"  # still text, not made dates
     assert any(dv.type == "list" for dv in ws.data_validations.dataValidation)

@@ -30,7 +30,7 @@ def sdt_texts(content: bytes) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("form_id", list(CAMPAIGN_OF))
-def test_blank_form_opens_and_is_stamped(form_id):
+def test_blank_form_opens_and_is_stamped(form_id, catalog):
     done = render(CAMPAIGN_OF[form_id], form_id)
     if form_id == "summary_table":
         wb = load_workbook(io.BytesIO(done.content))
@@ -44,8 +44,26 @@ def test_blank_form_opens_and_is_stamped(form_id):
         section = doc.sections[0]
         assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
         props = custom_props(done.content)
-        assert props["jth.form"] == form_id and props["jth.schema_version"] == "1.0.0"
+        assert props["jth.form"] == form_id and props["jth.schema_version"] == catalog.form(CAMPAIGN_OF[form_id],
+                                                                                             form_id).version
         assert props["jth.issuance"] == done.stamp.issuance
+
+
+def test_dates_are_written_as_officials_write_them():
+    letter = dict(sample("recommendation_letter"), founded="2009-06", lead_unit_date="2020-11-08")
+    texts = sdt_texts(render("jth-2020", "recommendation_letter", letter).content)
+    assert texts["founded"] == ["2009年6月"]  # a month, no zero padding
+    assert texts["lead_unit_date"] == ["2020年11月8日"] and texts["recommender_date"] == ["2020年11月20日"]
+    summary = dict(sample("work_summary"), policy_documents=[
+        {"title": "关于成立辽宁装备制造职业教育集团的通知", "doc_number": "辽教发〔2010〕8号", "issued": "2010-05"},
+        {"title": "辽宁装备制造职教集团章程", "issued": "2012-05-18"}])
+    texts = sdt_texts(render("ln-2018", "work_summary", summary).content)
+    assert texts["policy_documents[].issued"][:2] == ["2010年5月", "2012年5月18日"]
+    assert texts["submit_date"] == ["2018年6月1日"]
+    ws = load_workbook(io.BytesIO(render("jth-2020", "summary_table", sample("summary_table")).content)).active
+    assert ws["H4"].value == "2020年11月20日"  # 填表日期
+    assert [ws["D6"].value, ws["D7"].value] == ["2012年5月", "2013年9月"]  # 成立时间, text cells as typed by hand
+    assert ws["D6"].data_type == "s"
 
 
 def test_each_document_gets_its_own_issuance():
