@@ -1,6 +1,7 @@
 """The submission lifecycle through the API: 退回修改, 撤回, 清除, 改派, 恢复, the comment thread, and 批量确认 of a
 document-level item. Each route only reads the request and calls the use case in :mod:`service.actions`, which
-checks the transition and the caller's right and audits it once."""
+checks the transition and the caller's right and audits it once. Also the unit's 推荐排序 and the 汇总表 prefilled
+from its letters."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from flask import Blueprint, current_app, jsonify, request
 from service.actions.comments import add_comment, comments
 from service.actions.confirm import confirm_items
 from service.actions.dismiss import dismiss
+from service.actions.letter_order import letter_order, prefilled_summary, set_letter_order
 from service.actions.reassign import reassign
 from service.actions.restore import restore
 from service.actions.return_for_changes import return_for_changes
 from service.actions.withdraw import withdraw
 from service.api.auth import current_user, token_required
 from service.api.errors import ApiError
+from service.api.files import download
 from service.api.limits import MAX_ID
-from service.api.params import campaign_or_404
+from service.api.params import acting_recommender, campaign_or_404
 from service.api.submissions import actor_of, detail_of
 from service.store import store_for
 
 bp = Blueprint("lifecycle", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_TEXT = 2000
 
 
@@ -133,3 +137,40 @@ def confirm(campaign_id: str):
     done = confirm_items(store_for(current_app), campaign.id, code, _text(body, "reason"), actor_of(current_user()),
                          ids)
     return jsonify({"campaign": campaign.id, "code": code, "confirmed": done})
+
+
+@bp.get("/campaigns/<campaign_id>/letter-order")
+@token_required("admin", "recommender")
+def get_letter_order(campaign_id: str):
+    """The unit's current 推荐书 in its order (the 推荐排序名单); staff name the unit with ``recommender``."""
+    campaign = campaign_or_404(campaign_id)
+    user = current_user()
+    unit = acting_recommender(user, campaign, request.args.get("recommender") or None)
+    return jsonify(letter_order(store_for(current_app), campaign.id, actor_of(user), unit))
+
+
+@bp.put("/campaigns/<campaign_id>/letter-order")
+@token_required("admin", "recommender")
+def put_letter_order(campaign_id: str):
+    """Save the order: ``{"submissions": [id, …]}`` with every current letter once, rank 1 first."""
+    campaign = campaign_or_404(campaign_id)
+    user = current_user()
+    body = _body()
+    ids = body.get("submissions")
+    if not isinstance(ids, list) or len(ids) > 1000 or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ApiError("BAD_REQUEST", "submissions")
+    unit = acting_recommender(user, campaign, body.get("recommender") if isinstance(body.get("recommender"), str)
+                              else None)
+    return jsonify(set_letter_order(store_for(current_app), campaign.id, actor_of(user), ids, unit))
+
+
+@bp.get("/campaigns/<campaign_id>/prefilled-summary.xlsx")
+@token_required("admin", "recommender")
+def prefilled_summary_xlsx(campaign_id: str):
+    """The 推荐名单汇总表 filled from the unit's letters in its order, to check, stamp and send back."""
+    campaign = campaign_or_404(campaign_id)
+    user = current_user()
+    unit = acting_recommender(user, campaign, request.args.get("recommender") or None)
+    content, name = prefilled_summary(store_for(current_app), campaign.id, actor_of(user), unit)
+    return download(content, XLSX, name)

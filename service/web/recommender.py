@@ -19,6 +19,7 @@ from service.actions.comments import add_comment, comments
 from service.actions.dismiss import dismiss
 from service.actions.history import history
 from service.actions.intake import IntakeError, add_attachment, receive
+from service.actions.letter_order import letter_order, prefilled_summary, set_letter_order
 from service.actions.lifecycle import load
 from service.actions.reassign import reassign
 from service.actions.restore import restore
@@ -273,6 +274,46 @@ def marked(submission_id: int):
         if exc.code == "SUBMISSION_NOT_FOUND":
             abort(404)
         abort(exc.http_status, exc.message)
+    return send_download(content, name)
+
+
+@bp.route("/campaigns/<campaign_id>/order", methods=["GET", "POST"])
+@login_required("recommender")
+def order(campaign_id: str):
+    """The unit puts its 推荐书 in order (the 推荐排序名单) and downloads the 汇总表 filled from them."""
+    store = store_for(current_app)
+    try:
+        if request.method == "POST":
+            ranks = {int(k[5:]): request.form.get(k, "") for k in request.form if k.startswith("rank-") and k[5:].isdigit()}
+            wanted = sorted(ranks, key=lambda i: (_number(ranks[i]), i))
+            set_letter_order(store, campaign_id, actor(), wanted)
+            flash("推荐排序已保存。")
+            return redirect(url_for("recommender.order", campaign_id=campaign_id), 303)
+        data = letter_order(store, campaign_id, actor())
+    except IntakeError as exc:
+        if exc.code in ("CAMPAIGN_NOT_FOUND", "SUMMARY_NOT_AVAILABLE"):
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("recommender.order", campaign_id=campaign_id), 303)
+    data["title"] = catalog().campaign(campaign_id).title
+    return page("recommender/order.html", data)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")
+
+
+@bp.get("/campaigns/<campaign_id>/summary.xlsx")
+@login_required("recommender")
+def prefilled(campaign_id: str):
+    """The 推荐名单汇总表 filled from the unit's letters in its order, to check, stamp and send back."""
+    try:
+        content, name = prefilled_summary(store_for(current_app), campaign_id, actor())
+    except IntakeError as exc:
+        abort(404 if exc.code in ("CAMPAIGN_NOT_FOUND", "SUMMARY_NOT_AVAILABLE") else exc.http_status)
     return send_download(content, name)
 
 

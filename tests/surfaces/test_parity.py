@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -82,8 +82,7 @@ class Case:
     cli: Callable[[int, Any], list[str]] | None
     effect: Callable[[Any, int], None]
     audit: list[str]  # the audit actions the acting user leaves, in order
-    status: int = 200
-    extra: dict[str, Any] = field(default_factory=dict)
+    user: str = "admin"  # who acts (the audit's actor)
 
 
 def _state_page(action: str, **form):
@@ -122,6 +121,20 @@ def _decided(store, sub_id):
     detail = detail_of(store, sub_id)
     assert detail["record"]["legal_person"] == "否"
     assert [(d["path"], d["value"], d["user"]) for d in detail["decisions"]] == [("legal_person", "否", "admin")]
+
+
+def two_letters(store) -> int:
+    first = plain(store)
+    _send(store, _letter(group_name="辽宁海洋经济职业教育集团"), name="推荐书2.docx")
+    return first
+
+
+def _reordered(store, sub_id):
+    from service.actions.actor import Actor
+    from service.actions.letter_order import letter_order
+
+    letters = letter_order(store, "jth-2020", Actor("x", "admin"), "edu-ln")["letters"]
+    assert [x["rank"] for x in letters if x["id"] == sub_id] == [2]
 
 
 def _nothing_changed(store, sub_id):
@@ -170,6 +183,15 @@ CASES = [
                          "--by", "admin"],
          _nothing_changed, ["export"]),
 ]
+CASES += [
+    Case("order_letters", two_letters,
+         lambda c, i: c.post("/r/campaigns/jth-2020/order", data={f"rank-{i}": "2", f"rank-{i + 1}": "1"}),
+         lambda c, h, i: c.put("/api/v1/campaigns/jth-2020/letter-order", headers=h, json={"submissions": [i + 1, i]}),
+         None, _reordered, ["order_letters"], user="liaoning"),
+    Case("prefilled_summary", two_letters, lambda c, i: c.get("/r/campaigns/jth-2020/summary.xlsx"),
+         lambda c, h, i: c.get("/api/v1/campaigns/jth-2020/prefilled-summary.xlsx", headers=h),
+         None, _nothing_changed, ["download_prefilled_summary"], user="liaoning"),
+]
 SURFACES = ("page", "api", "cli")
 MATRIX = [pytest.param(case, surface, id=f"{case.name}-{surface}")
           for case in CASES for surface in SURFACES if getattr(case, surface) is not None]
@@ -178,21 +200,24 @@ MATRIX = [pytest.param(case, surface, id=f"{case.name}-{surface}")
 @pytest.fixture
 def site(store):
     with store.session.begin() as s:
-        admin = create_user(s, "admin", PASSWORD, "admin", None, "平台管理员")
-        token = create_token(s, admin, "parity")
+        tokens = {}
+        for name, role, unit in (("admin", "admin", None), ("liaoning", "recommender", "edu-ln")):
+            user = create_user(s, name, PASSWORD, role, unit, name)
+            tokens[name] = {"Authorization": f"Bearer {create_token(s, user, 'parity')}"}
     app = create_app({"TESTING": True, "SECRET_KEY": "parity", "WTF_CSRF_ENABLED": False, "DATABASE_URL": store.url,
                       "FILE_STORE": str(store.files.root)})
     app.extensions["jth_store"] = store
-    return app, {"Authorization": f"Bearer {token}"}
+    return app, tokens
 
 
 @pytest.mark.parametrize(("case", "surface"), MATRIX)
 def test_same_effect_and_audit_on_every_surface(site, store, tmp_path, case: Case, surface: str):
-    app, headers = site
+    app, tokens = site
+    headers = tokens[case.user]
     sub_id = case.setup(store)
     client = app.test_client()
     if surface == "page":
-        assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+        assert client.post("/login", data={"username": case.user, "password": PASSWORD}).status_code == 302
     with store.session() as s:
         before = s.scalar(select(func.max(AuditEntry.id))) or 0
     if surface == "page":
@@ -209,7 +234,7 @@ def test_same_effect_and_audit_on_every_surface(site, store, tmp_path, case: Cas
         assert result.exit_code == 0, result.output
     case.effect(store, sub_id)
     with store.session() as s:
-        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.id > before, AuditEntry.actor == "admin")
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.id > before, AuditEntry.actor == case.user)
                                  .order_by(AuditEntry.id)))
     assert [e.action for e in entries if e.action not in ("login",)] == case.audit, [
         (e.action, e.target, e.detail) for e in entries]
@@ -224,12 +249,13 @@ def test_the_table_covers_every_lifecycle_action_on_every_surface():
 
 
 def test_the_page_json_and_the_api_give_one_shape(site, store):
-    app, headers = site
+    app, tokens = site
+    headers = tokens["admin"]
     sub_id = plain(store)
     client = app.test_client()
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     page = client.get(f"/r/submissions/{sub_id}?format=json").get_json()
     api = client.get(f"/api/v1/submissions/{sub_id}", headers=headers).get_json()
-    shared = {k: v for k, v in api.items()}
+    shared = dict(api)
     assert {k: page[k] for k in shared} == shared  # the page adds page-only keys, never different values
     assert api["received_at"].endswith("+00:00") and json.dumps(api, ensure_ascii=False)

@@ -93,6 +93,10 @@ MATRIX = [
     ("POST", "/r/submissions/1/comments", {A: 401, S: 403, P: 303, C: 404, H: 404, X: 404, D: 303}),
     ("POST", "/r/submissions/1/state", {A: 401, S: 403, P: 400, C: 404, H: 404, X: 404, D: 400}),
     ("GET", "/admin/uploads", ADMIN_ONLY),
+    ("GET", "/r/campaigns/jth-2020/order", RECOMMENDERS_ONLY),
+    ("POST", "/r/campaigns/jth-2020/order", {A: 401, S: 403, P: 303, C: 303, H: 303, X: 303, D: 403}),
+    ("GET", "/r/campaigns/jth-2020/summary.xlsx", RECOMMENDERS_ONLY),
+    ("GET", "/r/campaigns/ln-2018/order", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 403}),
     ("POST", "/admin/confirm", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 303}),
 ]
 
