@@ -53,6 +53,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))  # admin | recommender | school
     entity_id: Mapped[str | None] = mapped_column(String(60), nullable=True)  # the recommender / group it acts for
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(200), default="")  # where notices go (and where mail in comes from)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # a one-time password was set
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class ApiToken(Base):
