@@ -31,7 +31,7 @@ def _write(out: str, data: bytes) -> Path:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx", show_default=True, help="导出格式")
 @click.option("--form", "form_id", help="只导出一个表单（CSV 在有多个表单时必填，如 recommendation_letter）")
 @click.option("--status", "statuses", multiple=True, type=STATUS_CHOICES,
-              help="导出哪些状态的材料，可重复（默认：通过；--consolidated 默认：通过、需复核、逾期）")
+              help="导出哪些状态的材料，可重复（默认：通过；--consolidated 默认：通过、需复核、逾期、退回修改）")
 @click.option("--consolidated", is_flag=True, help="导出全国推荐名单汇总表（xlsx）")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="输出文件")
 @click.option("--by", default="cli", help="操作人（记入审计日志）")
@@ -56,7 +56,7 @@ def export(campaign_id: str, fmt: str, form_id: str | None, statuses: tuple[str,
 @click.option("--campaign", "campaign_id", required=True, help="征集活动编号（如 jth-2020）")
 @click.option("--recommender", "recommender_id", help="只汇编一个推荐/报送单位（如 edu-ln、ln-08）")
 @click.option("--status", "statuses", multiple=True, type=STATUS_CHOICES,
-              help="汇编哪些状态的材料，可重复（默认：通过、需复核、逾期）")
+              help="汇编哪些状态的材料，可重复（默认：通过、需复核、逾期、退回修改）")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="输出的 PDF 文件")
 @click.option("--by", default="cli", help="操作人（记入审计日志）")
 @with_appcontext

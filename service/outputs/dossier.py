@@ -8,8 +8,15 @@ page each, Word/Excel attachments converted. Cover, contents, image and placehol
 document → attachment).
 
 A file that cannot be converted or read never stops the compilation: it gets a page saying so, and the failure is
-reported (``Compilation.failures``) and audited. By default the submissions accepted, waiting for review or late
-are compiled; rejected and unreadable ones have to be sent again and are left out.
+reported (``Compilation.failures``) and audited. By default the submissions accepted, waiting for review, late or
+returned for changes are compiled (``COMPILE_STATUSES``); rejected, unreadable, misdirected, withdrawn, dismissed and
+reassigned ones are left out.
+
+What the panel reads beside the documents as sent: every page from the contents on carries the compiled page number
+(the documents' own numbers are taken out, :mod:`service.outputs.pdf.stamp`), and the contents give the page where
+each entry starts; each document's line in the contents says its status, and a document not yet accepted carries a
+boxed note at the top of its first page; the reviewers' decisions on a document (the value read, the value decided,
+who, when, why) follow it on a page of their own (审核记录), the document itself unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import base64
 import datetime as dt
 import html
 import io
+import json
 import os
 import struct
 from collections.abc import Callable
@@ -27,8 +35,9 @@ from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
+from sqlalchemy import select
 
-from service.forms.catalog import ROOT, Catalog, catalog
+from service.forms.catalog import ROOT, Catalog, Form, catalog
 from service.forms.names import normalize_name
 from service.office.convert.client import SOURCE_KINDS, get_converter
 from service.office.convert.protocol import (
@@ -41,16 +50,21 @@ from service.office.convert.protocol import (
 )
 from service.office.sniff import ZIP, media_type
 from service.outputs.exports import current_submissions, rank_of_groups, submitter_order
-from service.outputs.pdf import OFFICIAL_MARGINS, Margins
+from service.outputs.pdf import Margins
 from service.outputs.pdf import html_pdf as render_html_pdf
 from service.outputs.pdf.images import pictures
 from service.outputs.pdf.sanitize import strip_active_content
-from service.problems.catalogue import message
+from service.outputs.pdf.stamp import Stamp, stamp_pages
+from service.problems.catalogue import UnknownProblem, entry, message
 from service.store import Store
 from service.store.audit import audit
-from service.store.models import Attachment, Submission
+from service.store.lifecycle import LABELS
+from service.store.models import Attachment, ReviewDecision, Submission
 
-COMPILE_STATUSES = ("accepted", "needs_review", "late")
+COMPILE_STATUSES = ("accepted", "needs_review", "late", "returned")
+# The dossier's own pages leave the bottom 30 mm to the compiled page number (GB/T 9704 keeps 35 mm).
+PAGE_MARGINS = Margins(25, 22, 30, 25)
+CHINA = dt.timezone(dt.timedelta(hours=8))
 FONTS_CONF = ROOT / "config" / "fonts.conf"
 SERIF = '"Noto Serif CJK SC", "宋体", serif'
 SANS = '"Noto Sans CJK SC", "黑体", sans-serif'
@@ -93,6 +107,17 @@ class Part:
     pdf: bytes | None = None
     pages: int = 0
     first_page: int = 0  # 1-based page of the merged PDF where it starts
+    status: str = ""  # a document's status (service.store.lifecycle), shown on its contents line
+    own: bool = False  # pages the platform made (notice, picture, review record): no page numbers of their own
+
+    @property
+    def pending(self) -> bool:
+        """A document not yet accepted: marked as such in the contents and on its first page."""
+        return bool(self.status) and self.status != "accepted"
+
+    @property
+    def mark(self) -> str:
+        return f"本材料尚未通过审核（{LABELS.get(self.status, self.status)}）" if self.pending else ""
 
     @property
     def bookmark(self) -> str:
@@ -124,7 +149,9 @@ h1 {{ font-family: {SANS}; font-weight: normal; text-align: center; }}
 .toc table {{ width: 100%; border-collapse: collapse; }}
 .toc td {{ padding: 2.2mm 0 0.8mm 0; vertical-align: bottom; page-break-inside: avoid; font-size: 14pt; }}
 .toc td.t {{ border-bottom: 0.5pt dotted #555; }}
-.toc td.p {{ width: 14mm; text-align: right; border-bottom: 0.5pt dotted #555; }}
+.toc td.s {{ width: 27mm; text-align: center; border-bottom: 0.5pt dotted #555; font-size: 11pt; }}
+.toc td.s span.pending {{ font-family: {SANS}; border: 0.6pt solid #000; padding: 0.3pt 2.5pt; }}
+.toc td.p {{ width: 12mm; text-align: right; border-bottom: 0.5pt dotted #555; }}
 .toc tr.l0 td {{ font-family: {SANS}; font-size: 16pt; padding-top: 5mm; }}
 .toc tr.l1 td.t {{ padding-left: 2em; }}
 .toc tr.l2 td {{ font-size: 12pt; }}
@@ -134,11 +161,22 @@ h1 {{ font-family: {SANS}; font-weight: normal; text-align: center; }}
 .notice p {{ text-align: left; line-height: 1.9; text-indent: 2em; font-size: 16pt; margin: 0 0 3mm 0; }}
 .notice .what {{ font-family: {SANS}; text-align: center; text-indent: 0; margin-bottom: 10mm; }}
 .image {{ text-align: center; }}
-.image img {{ max-width: 180mm; max-height: 262mm; }}
+.image img {{ max-width: 180mm; max-height: 256mm; }}
+.review h1 {{ font-size: 22pt; letter-spacing: 0.5em; margin: 0 0 6mm 0; }}
+.review .what {{ font-family: {SANS}; font-size: 16pt; text-align: center; text-indent: 0; line-height: 1.6;
+                 margin: 0 0 6mm 0; }}
+.review .facts {{ font-size: 12pt; line-height: 1.7; margin: 0 0 4mm 0; }}
+.review p {{ font-size: 12pt; line-height: 1.7; text-indent: 2em; margin: 0 0 3mm 0; }}
+.review table {{ width: 100%; border-collapse: collapse; table-layout: fixed; font-size: 10.5pt; line-height: 1.45; }}
+.review th {{ font-family: {SANS}; font-weight: normal; border: 0.75pt solid #000; padding: 1.5mm 1mm; }}
+.review td {{ border: 0.75pt solid #000; padding: 1.5mm 1mm; vertical-align: top; overflow-wrap: anywhere; }}
+.review td.n {{ text-align: center; }}
+.review .when {{ white-space: nowrap; }}
+.review .returned {{ border: 0.75pt solid #000; padding: 2mm 3mm; margin-top: 5mm; text-indent: 0; }}
 """
 
 
-def html_pdf(body: str, margins: Margins = OFFICIAL_MARGINS) -> bytes:
+def html_pdf(body: str, margins: Margins = PAGE_MARGINS) -> bytes:
     """An HTML body in the dossier's style as A4 PDF pages (the configured engine, CJK fonts embedded)."""
     return render_html_pdf(_STYLE, body, margins)
 
@@ -160,6 +198,15 @@ def _chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def _china_day(moment: dt.datetime | None) -> str:
+    """A stored time (UTC; naive from SQLite) as the date in China: 2020年11月18日."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return _chinese_date(moment.astimezone(CHINA).date())
+
+
 def cover_html(campaign, scope: str, facts: str, signer: str, day: dt.date) -> str:
     """The cover: notice number, campaign, 资料汇编, whose materials, and who compiled it when."""
     return (f'<div class="cover"><div class="docno">{_e(campaign.data.get("document_number", ""))}</div>'
@@ -177,7 +224,11 @@ def toc_html(parts: list[Part]) -> str:
             title = f"{chinese_numeral(section)}、{title}"
         if part.detail:  # 推荐书：<集团> in one line would wrap anywhere; the group gets its own line
             title = f"{title}：<br>{_e(part.detail)}"
-        rows.append(f'<tr class="l{part.level}"><td class="t">{title}</td><td class="p">{part.first_page}</td></tr>')
+        status = _e(LABELS.get(part.status, part.status)) if part.status else ""
+        if part.pending:
+            status = f'<span class="pending">{status}</span>'
+        rows.append(f'<tr class="l{part.level}"><td class="t">{title}</td><td class="s">{status}</td>'
+                    f'<td class="p">{part.first_page}</td></tr>')
     return f'<div class="toc"><h1>目录</h1><table>{"".join(rows)}</table></div>'
 
 
@@ -188,9 +239,93 @@ def placeholder_pdf(title: str, name: str, reason: str, where: str) -> bytes:
                     f"<p>原件完整保存在平台中（{_e(where)}），请在平台上查阅原件，或请报送单位重新提交。</p></div>")
 
 
+# -- the reviewers' decisions ----------------------------------------------------------------------------------
+
+DOCUMENT_ITEM = "#"  # a decision on a document-level item, "#SUBMISSION_LATE" (service.actions.intake)
+REVIEW_COLUMNS = (("序号", "10mm"), ("栏目", "30mm"), ("文件中的内容", "28mm"), ("审核认定", "30mm"),
+                  ("审核人、日期", "27mm"), ("说明", "38mm"))
+
+
+def shown(value: Any) -> str:
+    """A value of a record as the review record shows it."""
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return "、".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def decision_title(form: Form | None, path: str) -> str:
+    """What a decision is about: the field's title (a table cell's with its row), or the catalogue's title of a
+    document-level item (#SUBMISSION_LATE → 逾期报送)."""
+    if path.startswith(DOCUMENT_ITEM):
+        try:
+            return entry(path[len(DOCUMENT_ITEM):]).title
+        except UnknownProblem:
+            return path
+    titles = {f.path: f.title for f in form.fields} if form else {}
+    parts = path.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return f"{titles.get(f'{parts[0]}[].{parts[2]}', parts[2])}（第{int(parts[1]) + 1}行）"
+    return titles.get(path, path)
+
+
+def as_read(sub: Submission, decision: ReviewDecision) -> str:
+    """The value as read from the file; where none could be read, the text the file has there (both boxes of a
+    choice ticked: "☑是　☑否")."""
+    if decision.path.startswith(DOCUMENT_ITEM):
+        return "—"
+    if decision.original not in (None, "", []):
+        return shown(decision.original)
+    raw = next((f.get("raw") for f in (sub.report or {}).get("fields", []) if f.get("path") == decision.path), None)
+    return str(raw) if raw not in (None, "") else "（未读出）"
+
+
+def as_decided(decision: ReviewDecision) -> str:
+    if decision.path.startswith(DOCUMENT_ITEM):
+        return "予以认可"
+    return ("更正为：" if decision.action == "correct" else "确认：") + shown(decision.value)
+
+
+def _lines(text: str) -> str:
+    return "<br>".join(_e(line) for line in str(text).splitlines()) or "—"
+
+
+def _why(decision: ReviewDecision) -> str:
+    """The reviewer's note, and where a decision taken on an earlier version of the same content came from."""
+    since = f"（沿用提交编号 {decision.carried_from} 的认定）" if decision.carried_from else ""
+    return (_lines(decision.note) if decision.note else ("" if since else "—")) + since
+
+
+def review_html(sub: Submission, form: Form | None, title: str, group: str, submitter: str,
+                decisions: list[ReviewDecision]) -> str:
+    """The page after a document: what the reviewers decided on it (the document itself stays as it was sent)."""
+    rows = "".join(
+        f'<tr><td class="n">{n}</td><td>{_e(decision_title(form, d.path))}</td><td>{_lines(as_read(sub, d))}</td>'
+        f"<td>{_lines(as_decided(d))}</td><td>{_e(d.user)}<br><span class='when'>{_china_day(d.created_at)}</span>"
+        f"</td><td>{_why(d)}</td></tr>" for n, d in enumerate(decisions, 1))
+    head = "".join(f'<th style="width: {width}">{name}</th>' for name, width in REVIEW_COLUMNS)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>" if decisions else ""
+    lead = (f"<p>原件按报送时的样子收入本汇编，未作改动；审核人员的 {len(decisions)} 项认定如下：</p>"
+            if decisions else "<p>原件按报送时的样子收入本汇编，未作改动。</p>")
+    returned = ""
+    if sub.status == "returned" and sub.state_note:
+        who = "，".join(x for x in (sub.state_by, _china_day(sub.state_at)) if x)
+        returned = (f'<p class="returned">已退回报送单位修改{f"（{_e(who)}）" if who else ""}。'
+                    f"退回意见：{_lines(sub.state_note)}</p>")
+    what = _e(title) + (f"<br>{_e(group)}" if group else "")
+    return (f'<div class="review"><h1>审核记录</h1><p class="what">{what}</p>'
+            f'<div class="facts">报送单位：{_e(submitter)}<br>文件：{_e(sub.original_name)}（提交编号 {sub.id}）<br>'
+            f"审核状态：{_e(LABELS.get(sub.status, sub.status))}</div>{lead}{table}{returned}</div>")
+
+
 # -- images ---------------------------------------------------------------------------------------------------
 
-IMAGE_MARGINS = Margins(15, 15, 15, 15)
+IMAGE_MARGINS = Margins(15, 15, 26, 15)  # the bottom 26 mm for the page number
 
 
 def image_pdf(data: bytes) -> bytes:
@@ -199,7 +334,7 @@ def image_pdf(data: bytes) -> bytes:
     for picture in pictures(data):
         src = f"data:{picture.mime};base64,{base64.b64encode(picture.data).decode('ascii')}"
         # Scans fill the page: as wide as the text block, or as tall when the image is taller than the block.
-        fit = "width: 180mm" if picture.width / picture.height > 180 / 262 else "height: 262mm"
+        fit = "width: 180mm" if picture.width / picture.height > 180 / 256 else "height: 256mm"
         pages.append(f'<div class="image"><img style="{fit}" src="{src}"></div>')
     return html_pdf('<div style="page-break-after: always"></div>'.join(pages), IMAGE_MARGINS)
 
@@ -351,22 +486,36 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
             except OSError as exc:
                 raise ValueError("平台文件库中找不到这份原件，请联系管理员") from exc
             part.pdf, part.pages = checked_pdf(file_pdf(data, name, media))
+            part.own = media == "image"
         except ValueError as exc:
             failures.append({"submission": sub_id, "name": name, "reason": str(exc)})
             part.pdf = placeholder_pdf(part.bookmark, name, str(exc), where)
-            part.pages = _page_count(part.pdf)
+            part.pages, part.own = _page_count(part.pdf), True
         parts.append(part)
         documents += 1
         if progress:
             progress(documents, total)
 
+    decisions: dict[int, list[ReviewDecision]] = {}
+    with store.session() as s:
+        for decision in s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id.in_([x.id for x in subs]))
+                                  .order_by(ReviewDecision.created_at, ReviewDecision.id)):
+            decisions.setdefault(decision.submission_id, []).append(decision)
+
     for submitter_id, own in by_submitter.items():
-        parts.append(Part(order.get(submitter_id, (0, submitter_id))[1], 0))
+        submitter = order.get(submitter_id, (0, submitter_id))[1]
+        parts.append(Part(submitter, 0))
         for sub in ranking.order(own, forms) if ranking else own:
             form = cat.form(campaign_id, sub.form_id)
             media = "excel" if form.kind == "xlsx" else "word"
             title, group = _document_title(cat, sub)
-            add(Part(title, 1, group), sub.sha256, sub.original_name, media, f"提交编号 {sub.id}", sub.id)
+            add(Part(title, 1, group, status=sub.status), sub.sha256, sub.original_name, media, f"提交编号 {sub.id}",
+                sub.id)
+            noted = decisions.get(sub.id, [])
+            if noted or sub.status == "returned" and sub.state_note:
+                pdf = html_pdf(review_html(sub, form, title, group, submitter, noted))
+                parts.append(Part(f"审核记录（{len(noted)} 项）" if noted else "审核记录（退回修改意见）", 2, pdf=pdf,
+                                  pages=_page_count(pdf), own=True))
             for att in sub.attachments:
                 add(Part(_attachment_title(cat, sub, att), 2), att.sha256, att.original_name, att.media,
                     f"提交编号 {sub.id} 的附件", sub.id)
@@ -397,6 +546,8 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
     for blob in (cover, toc, *(part.pdf for part in parts if part.pdf is not None)):
         writer.append(PdfReader(io.BytesIO(blob)), import_outline=False)
     strip_active_content(writer)  # attachments come from units; the panel's readers must not run what they ask
+    stamp_pages(writer, page_stamps(cover_pages, toc_pages, parts),
+                tick=(lambda: progress(documents, total)) if progress else None)
     # Before the bookmarks: merging identical objects replaces page objects the bookmarks would point to.
     writer.compress_identical_objects()
     parents: dict[int, Any] = {}
@@ -415,6 +566,17 @@ def build_compilation(store: Store, campaign_id: str, recommender_id: str | None
         audit(s, actor, "compile", f"campaign:{campaign_id}", recommender=recommender_id, statuses=list(statuses),
               documents=documents, pages=pages, size=len(pdf), failures=failures)
     return Compilation(pdf, pages, documents, failures)
+
+
+def page_stamps(cover_pages: int, toc_pages: int, parts: list[Part]) -> list[Stamp | None]:
+    """Every page's marks: none on the cover; from the contents on, the page's number in the whole PDF (the number
+    the contents give), the documents' own numbers taken out, and the note on a pending document's first page."""
+    stamps: list[Stamp | None] = [None] * cover_pages
+    stamps += [Stamp(f"— {n} —") for n in range(cover_pages + 1, cover_pages + toc_pages + 1)]
+    for part in parts:
+        for n in range(part.first_page, part.first_page + part.pages):
+            stamps.append(Stamp(f"— {n} —", part.mark if n == part.first_page else "", clear=not part.own))
+    return stamps
 
 
 def compile_pdf(store: Store, campaign_id: str, recommender_id: str | None = None, **options: Any) -> bytes:

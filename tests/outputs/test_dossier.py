@@ -166,8 +166,13 @@ def test_contents_page_numbers_are_the_pages_the_bookmarks_open(national):
     marks = outline(PdfReader(path))
     first_document = marks[0][2]
     toc = "\n".join(page_text(path, p) for p in range(2, first_document))
-    entries = [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"^(.*?)\s+(\d+)\s*$", toc, re.M)]
+    # A document's line: title, status, page; a recommender's or an attachment's: title, page.
+    pattern = r"^(.*?)(?:\s+(通过|需人工复核|逾期|退回修改))?\s+(\d+)\s*$"
+    entries = [(m.group(1).strip(), int(m.group(3))) for m in re.finditer(pattern, toc, re.M)]
     assert [page for _, page in entries] == [page for _, _, page in marks]
+    statuses = [m.group(2) for m in re.finditer(pattern, toc, re.M)]
+    # Every document here is accepted (the other statuses: test_dossier_review).
+    assert [status for status, (level, _, _) in zip(statuses, marks, strict=True) if level == 1] == ["通过"] * 5
     for (line, _), (_, title, _) in zip(entries, marks, strict=True):
         # A 推荐书's line ends with its group (the form title is the line above).
         assert re.sub(r"^[一二三四五六七八九十]+、", "", line.replace(" ", "")) in title
@@ -179,6 +184,13 @@ def test_contents_page_numbers_are_the_pages_the_bookmarks_open(national):
         elif title.startswith(LETTER):
             assert title.split("：")[1] in text and "推荐书" in text
     assert page_text(path, marks[0][2]).replace(" ", "").count("辽宁省教育厅") >= 1
+
+
+def test_every_page_but_the_cover_shows_its_number_in_the_whole_pdf(national):
+    """Scans, notices, landscape tables and converted forms alike: the documents' own "— 1 —" are gone."""
+    _, path = national
+    numbers = [re.findall(r"—[ ]*(\d+)[ ]*—", page_text(path, n)) for n in range(1, len(PdfReader(path).pages) + 1)]
+    assert numbers == [[]] + [[str(n)] for n in range(2, len(numbers) + 1)]
 
 
 def test_every_font_is_embedded_and_chinese_is_extractable(national):
