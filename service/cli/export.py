@@ -31,7 +31,7 @@ def _write(out: str, data: bytes) -> Path:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="xlsx", show_default=True, help="导出格式")
 @click.option("--form", "form_id", help="只导出一个表单（CSV 在有多个表单时必填，如 recommendation_letter）")
 @click.option("--status", "statuses", multiple=True, type=STATUS_CHOICES,
-              help="导出哪些状态的材料，可重复（默认：通过；--consolidated 默认：通过、需复核、逾期、退回修改）")
+              help="导出哪些状态的材料，可重复（默认：通过；--consolidated 默认：通过、需复核、逾期）")
 @click.option("--consolidated", is_flag=True, help="导出全国推荐名单汇总表（xlsx）")
 @click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False), help="输出文件")
 @click.option("--by", default="cli", help="操作人（记入审计日志）")

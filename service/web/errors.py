@@ -11,10 +11,11 @@ import logging
 import re
 import uuid
 
-from flask import current_app, make_response
+from flask import current_app, g, make_response
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from service.web.auth import load_user
 from service.web.pages import page
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,20 @@ TITLES = {
 }
 
 
+def _signed_in() -> None:
+    """Who is signed in, for the page's header (name, 退出): an error raised before the request's own hooks ran
+    (a body over the size limit or a missing CSRF token is refused while the form is read) has not looked yet."""
+    if "user" in g:
+        return
+    try:
+        load_user()
+    except Exception:  # the store may be what failed: the page still answers, signed out
+        log.warning("could not load the signed-in user for an error page", exc_info=True)
+        g.user = None
+
+
 def _answer(status: int, message: str, reference: str = ""):
+    _signed_in()
     title, default = TITLES.get(status, ("请求未能完成", "请返回上一页重试。"))
     limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     text = message or default.format(limit=limit, reference=reference)

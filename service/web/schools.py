@@ -110,11 +110,32 @@ def widget(field_: Field) -> str:
 
 def _field_spec(field_: Field, value: Any, errors: dict[str, list[str]], name: str) -> dict[str, Any]:
     shown = "\n".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-    return {"name": name, "path": field_.path, "title": field_.title, "description": field_.description,
-            "required": field_.required, "widget": widget(field_), "options": list(field_.enum), "value": shown,
+    # The control's id ("f-" + its input name): its <label for>, and the anchor the error summary links to.
+    control = "f-" + name.replace(".", "-")
+    kind = widget(field_)
+    return {"name": name, "key": name, "path": field_.path, "title": field_.title, "description": field_.description,
+            "required": field_.required, "widget": kind, "options": list(field_.enum), "value": shown,
             "max_length": field_.max_length, "lines": field_.type == "lines",
             "placeholder": "如 2015-06" if field_.format == "month" else "",
+            "id": control, "target": control + "-1" if kind == "radio" else control, "where": "",
             "errors": errors.get(name, [])}
+
+
+def _error_summary(fields: list[dict], tables: list[dict], errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Every error in the order of the form, each with the id of the control it is about (the summary links
+    there); an error about no single control (a table as a whole, a rule across fields) links to its table or
+    to nothing."""
+    items, seen = [], set()
+    for spec in [*fields, *(cell for t in tables for row in t["rows"] for cell in row)]:
+        seen.add(spec["key"])
+        items += [{"target": spec["target"], "where": spec["where"], "message": m} for m in spec["errors"]]
+    for key, messages in errors.items():
+        if key in seen:
+            continue
+        table = next((t for t in tables if key.split(".")[0] == t["array"]), None)
+        items += [{"target": f"table-{table['array']}" if table else "", "where": table["title"] if table else "",
+                   "message": m} for m in messages]
+    return items
 
 
 def _uncertain(field_: Field, n: Normalized) -> str:
@@ -163,20 +184,28 @@ def read_form(form: Form, data) -> tuple[dict[str, Any], dict[str, list[str]], d
 
 def _view(form: Form, record: dict, errors: dict[str, list[str]], counts: dict[str, int], missing: list[str]):
     groups = arrays(form.fields)
-    fields = [_field_spec(f, record.get(f.path), errors, f.path) for f in form.fields if not f.array]
+    # A value that could not be read stays in its box as typed, next to its error, for the person to correct.
+    fields = [_field_spec(f, record.get(f.path, request.form.get(f.path)), errors, f.path)
+              for f in form.fields if not f.array]
     tables = []
     for array, columns in groups.items():
         items = record.get(array, [])
+        title = form.schema["properties"][array].get("title", array)
+        least = form.schema["properties"][array].get("minItems", 0)
         n = max(counts.get(array, 0), len(items), form.settings.get("blank_rows", {}).get(array, 3), 1)
-        if request.form.get("add_row") == array:
+        added = request.form.get("add_row") == array
+        if added:
             n += 1
         rows = [[_field_spec(f, (items[i] if i < len(items) else {}).get(f.key), errors, f"{array}.{i}.{f.key}")
-                 | {"name": f"{array}-{i}-{f.key}"} for f in columns] for i in range(n)]
-        tables.append({"array": array, "title": form.schema["properties"][array].get("title", array),
+                 | {"name": f"{array}-{i}-{f.key}", "where": f"{title}第{i + 1}行",
+                    "required": f.required and i < least,
+                    "autofocus": added and i == n - 1 and f is columns[0]} for f in columns] for i in range(n)]
+        tables.append({"array": array, "title": title,
                        "columns": [{"title": f.title, "required": f.required} for f in columns], "rows": rows,
                        "count": n})
     return {"campaign": form.campaign_id, "form": form.id, "title": form.title, "annex": form.annex,
-            "fields": fields, "tables": tables, "errors": errors, "missing": missing}
+            "fields": fields, "tables": tables, "errors": errors, "missing": missing,
+            "error_summary": _error_summary(fields, tables, errors)}
 
 
 @bp.route("/campaigns/<campaign_id>/forms/<form_id>/fill", methods=["GET", "POST"])
@@ -204,8 +233,9 @@ def fill(campaign_id: str, form_id: str):
     document_rules(checked, form, catalog(), BEFORE_ANY_DEADLINE)
     for wrong in checked.errors:
         errors.setdefault(wrong.path or "", []).append(wrong.message)
-    if request.form.get("add_row") or errors:
-        status = 422 if errors and not request.form.get("add_row") else 200
-        return page("schools/fill.html", _view(form, record, errors, counts, missing), status)
+    if request.form.get("add_row"):  # only a new row: the errors wait for the form's own submit
+        return page("schools/fill.html", _view(form, record, {}, counts, []))
+    if errors:
+        return page("schools/fill.html", _view(form, record, errors, counts, missing), 422)
     done = render(campaign_id, form_id, record)
     return _send(done)

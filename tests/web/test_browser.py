@@ -5,63 +5,15 @@ Screenshots go to ``test-artifacts/`` for a person to look at.
 
 from __future__ import annotations
 
-import threading
 import zipfile
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import expect
 
-from service import create_app
 from service.parse.pipeline import parse
 from service.render.form import render
-from service.store.auth import create_user
+from tests.support.browser import login, shot
 from tests.support.records import letter
-from tests.support.samples import ROOT, sample
-
-ARTIFACTS = ROOT / "test-artifacts"
-PASSWORD = "correct-horse-9"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture
-def server(store):
-    with store.session.begin() as s:
-        create_user(s, "liaoning", PASSWORD, "recommender", "edu-ln", "辽宁省教育厅")
-        create_user(s, "admin", PASSWORD, "admin", None, "平台管理员")
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": store.url, "FILE_STORE": str(store.files.root)})
-    app.extensions["jth_store"] = store
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-@pytest.fixture
-def browser_page():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> Path:
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+from tests.support.samples import sample
 
 
 def test_school_fills_the_web_form_and_downloads_the_recommendation_letter(server, browser_page, tmp_path):
