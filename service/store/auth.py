@@ -98,7 +98,8 @@ def check_password(s: Session, username: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_decoy_hash(), password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    good = check_password_hash(user.password_hash, password)
+    return user if good and not user.disabled else None  # a disabled account signs in nowhere
 
 
 # -- sessions and trusted browsers ------------------------------------------------------------------------------
@@ -117,7 +118,7 @@ def session_user(s: Session, token: str | None) -> User | None:
         return None
     row = s.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token),
                                               LoginSession.ended_at.is_(None)))
-    if row is None or _aware(row.created_at) < utcnow() - SESSION_LIFETIME:
+    if row is None or _aware(row.created_at) < utcnow() - SESSION_LIFETIME or row.user.disabled:
         return None
     return row.user
 
@@ -177,7 +178,7 @@ def revoke_token(s: Session, token_id: int) -> ApiToken:
 def user_for_token(s: Session, token: str) -> User | None:
     row = s.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked.is_(False)))
     now = utcnow()
-    if row is None or (row.expires_at is not None and _aware(row.expires_at) <= now):
+    if row is None or (row.expires_at is not None and _aware(row.expires_at) <= now) or row.user.disabled:
         return None
     last = row.last_used_at
     if last is None or (last if last.tzinfo else last.replace(tzinfo=now.tzinfo)) < now - USED_RESOLUTION:

@@ -88,6 +88,9 @@ def template_context() -> dict[str, Any]:
             "user_entity_name": entity_name(user.entity_id) if user else ""}
 
 
+PASSWORD_PAGES = ("auth.change_password", "auth.logout", "static")
+
+
 def login_required(*roles: str) -> Callable:
     """Only logged-in users with one of ``roles`` (any role when none given); others get 401/403."""
     def wrap(view: Callable) -> Callable:
@@ -97,6 +100,12 @@ def login_required(*roles: str) -> Callable:
                 if request.method == "GET" and not request.args.get("format") == "json":
                     return redirect(url_for("auth.login", next=request.full_path))
                 abort(401)
+            if g.user.must_change_password and request.endpoint not in PASSWORD_PAGES:
+                # A one-time password (the first administrator's too) opens nothing but the change of itself.
+                if request.method == "GET":
+                    flash("您正在使用一次性密码：请先设置自己的新密码。")
+                    return redirect(url_for("auth.change_password"))
+                abort(403)
             if roles and g.user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -112,6 +121,11 @@ def _wait(username: str, address: str, *, trust: bool = True) -> int:
     """
     since = utcnow() - WINDOW
     with store_for(current_app).session() as s:
+        unlocked = s.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == "unlock",
+                                                                  AuditEntry.target == f"user:{username}"))
+        if unlocked is not None:  # staff unlocked the account: earlier failures no longer count
+            unlocked = unlocked if unlocked.tzinfo else unlocked.replace(tzinfo=dt.UTC)
+            since = max(since, unlocked)
         count, last = s.execute(select(func.count(), func.max(AuditEntry.at)).where(
             AuditEntry.action == "login_failed", AuditEntry.target == f"{username}@{address}",
             AuditEntry.at >= since)).one()
@@ -155,6 +169,7 @@ def login():
                     error, status = "用户名或密码不正确。", 401
                 else:
                     audit(s, username, "login", f"user:{user.id}", address=address)
+                    user.last_login_at = utcnow()
                     session.clear()
                     session.permanent = True
                     session["sid"] = start_session(s, user, address)
@@ -163,7 +178,11 @@ def login():
                     default = {"admin": "admin.dashboard", "recommender": "recommender.dashboard"}.get(
                         user.role, "schools.index")
                     flash(f"欢迎，{user.display_name}。")
-                    response = make_response(redirect(local_target(request.args.get("next")) or url_for(default)))
+                    target = local_target(request.args.get("next")) or url_for(default)
+                    if user.must_change_password:
+                        flash("您正在使用一次性密码：请先设置自己的新密码。")
+                        target = url_for("auth.change_password")
+                    response = make_response(redirect(target))
                     response.set_cookie(BROWSER_COOKIE, ".".join(tokens), max_age=BROWSER_COOKIE_DAYS * 86400,
                                         httponly=True, samesite="Lax",
                                         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
@@ -197,6 +216,7 @@ def change_password():
                 else:
                     revoke = bool(form.revoke_tokens.data)
                     set_password(s, user, form.new.data, revoke_tokens=revoke)
+                    user.must_change_password = False
                     session["sid"] = start_session(s, user, address)
                     audit(s, username, "password_change", f"user:{user.id}", address=address, tokens_revoked=revoke)
                     flash("密码已修改；该账号在其他地方的登录已失效" + ("，API 令牌已全部吊销。" if revoke else "。"))

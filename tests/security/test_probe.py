@@ -84,7 +84,8 @@ def service(tmp_path_factory):
     subprocess.run([*flask, "init-db"], cwd=ROOT, env=env, check=True, capture_output=True)
     for name, entity in (("provincial", "edu-ln"), ("beijing", "edu-bj")):
         subprocess.run([*flask, "users", "create", name, "--role", "recommender", "--entity", entity,
-                        "--password", PASSWORD], cwd=ROOT, env=env, check=True, capture_output=True)
+                        "--password-stdin"], input=(PASSWORD + "\n").encode(), cwd=ROOT, env=env, check=True,
+                       capture_output=True)
     port = _free_port()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}",
                              "--workers", "1", "--threads", "4", "wsgi:app"],
