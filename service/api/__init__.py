@@ -21,11 +21,12 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from service.actions.intake import IntakeError
-from service.api import auth, exports, forms, jobs, lifecycle, openapi, review, submissions
+from service.api import accounts, auth, exports, forms, jobs, lifecycle, openapi, review, submissions
 from service.api.errors import ApiError, http_message, jsonify_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-for _resource in (forms.bp, auth.bp, submissions.bp, review.bp, lifecycle.bp, jobs.bp, exports.bp, openapi.bp):
+for _resource in (forms.bp, auth.bp, submissions.bp, review.bp, lifecycle.bp, jobs.bp, exports.bp, accounts.bp,
+                  openapi.bp):
     bp.register_blueprint(_resource)
 log = logging.getLogger(__name__)
 

@@ -286,6 +286,29 @@ def _schemas() -> dict[str, Any]:
                                            "description": "推荐书的提交编号，第一位在前"},
                            "recommender": {"type": "string", "maxLength": 60, "description": "管理员指明单位"}},
         },
+        "Account": {
+            "type": "object", "required": ["id", "username", "display_name", "role", "entity_id", "email", "disabled",
+                                           "must_change_password", "last_login_at"],
+            "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
+                           "role": {"type": "string", "enum": ["admin", "recommender", "school"]},
+                           "entity_id": NULLABLE_STRING, "email": {"type": "string"}, "disabled": {"type": "boolean"},
+                           "must_change_password": {"type": "boolean"},
+                           "last_login_at": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+                           "password": {"type": "string", "description": "一次性密码：只在这次应答中出现"}},
+        },
+        "AccountRequest": {
+            "type": "object", "required": ["username", "role"], "additionalProperties": False,
+            "properties": {"username": {"type": "string", "minLength": 2, "maxLength": 80},
+                           "role": {"type": "string", "enum": ["admin", "recommender", "school"]},
+                           "entity": {"type": "string", "maxLength": 60, "description": "单位编号（推荐单位/报送单位账号必填）"},
+                           "display_name": {"type": "string", "maxLength": 200},
+                           "email": {"type": "string", "maxLength": 200}},
+        },
+        "Issued": {
+            "type": "object", "required": ["username", "password", "role", "entity_id", "unit"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string"}, "role": {"type": "string"},
+                           "entity_id": NULLABLE_STRING, "unit": {"type": "string"}},
+        },
         "Confirmed": {
             "type": "object", "required": ["campaign", "code", "confirmed"],
             "properties": {"campaign": {"type": "string"}, "code": {"type": "string"},
@@ -608,6 +631,7 @@ def _paths() -> dict[str, Any]:
                           "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": _error("提交不存在", "SUBMISSION_NOT_FOUND"), "413": TOO_LARGE}}},
         **_lifecycle_paths(),
+        **_account_paths(),
         "/review-queue": {"get": {
             "operationId": "reviewQueue", "tags": ["复核"], "summary": "待复核的字段（当前版本中未通过的提交，仅管理员）",
             "parameters": [{"name": "campaign", "in": "query", "description": "征集活动编号",
@@ -795,4 +819,49 @@ def _lifecycle_paths() -> dict[str, Any]:
             "responses": {"200": _json(_ref("Confirmed"), "已确认的提交"),
                           "400": _error("请求有误", "BAD_REQUEST", "BULK_NOT_DOCUMENT_ITEM", "BULK_REASON_REQUIRED"),
                           "401": UNAUTHORIZED, "403": forbidden, "404": CAMPAIGN_404, "413": TOO_LARGE}}},
+    }
+
+
+def _account_paths() -> dict[str, Any]:
+    """Accounts (admins only); one-time passwords appear in these answers and nowhere else."""
+    username = {"name": "username", "in": "path", "required": True, "description": "用户名",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 80}}
+    not_found = _error("账号不存在", "ACCOUNT_NOT_FOUND")
+
+    def act(op: str, summary: str, *codes: str) -> dict[str, Any]:
+        responses = {"200": _json(_ref("Account"), "操作后的账号"), "401": UNAUTHORIZED, "403": FORBIDDEN,
+                     "404": not_found}
+        if codes:
+            responses["409"] = _error("不能执行", *codes)
+        return {"post": {"operationId": op, "tags": ["账号"], "summary": summary, "parameters": [username],
+                         "responses": responses}}
+
+    return {
+        "/users": {
+            "get": {"operationId": "listUsers", "tags": ["账号"], "summary": "全部账号（仅管理员）",
+                    "responses": {"200": _json({"type": "object", "required": ["users"], "properties": {
+                        "users": {"type": "array", "items": _ref("Account")}}}, "账号"),
+                        "401": UNAUTHORIZED, "403": FORBIDDEN}},
+            "post": {"operationId": "createUser", "tags": ["账号"], "summary": "新建账号，返回一次性密码（仅管理员）",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AccountRequest")}}},
+                     "responses": {"201": _json(_ref("Account"), "新账号及其一次性密码"),
+                                   "400": _error("请求有误", "BAD_REQUEST", "ACCOUNT_USERNAME_INVALID",
+                                                 "ACCOUNT_ROLE_INVALID", "ACCOUNT_UNIT_REQUIRED", "ACCOUNT_UNIT_UNKNOWN",
+                                                 "ACCOUNT_EMAIL_INVALID", "ACCOUNT_PASSWORD_WEAK"),
+                                   "401": UNAUTHORIZED, "403": FORBIDDEN, "409": _error("已存在", "ACCOUNT_EXISTS"),
+                                   "413": TOO_LARGE}}},
+        "/campaigns/{campaign_id}/accounts": {"post": {
+            "operationId": "createCampaignAccounts", "tags": ["账号"],
+            "summary": "为征集活动名单中还没有账号的每个单位建账号（仅管理员）",
+            "parameters": [_p("campaign_id")],
+            "responses": {
+                "201": _json({"type": "object", "required": ["campaign", "accounts"], "properties": {
+                    "campaign": {"type": "string"}, "accounts": {"type": "array", "items": _ref("Issued")}}},
+                    "新建的账号及一次性密码"),
+                "200": _json({"type": "object"}, "都已有账号，没有新建"),
+                "401": UNAUTHORIZED, "403": FORBIDDEN, "404": CAMPAIGN_404}}},
+        "/users/{username}/reset-password": act("resetPassword", "重置为新的一次性密码（仅管理员）"),
+        "/users/{username}/disable": act("disableUser", "停用账号（仅管理员）", "ACCOUNT_SELF_DISABLE"),
+        "/users/{username}/enable": act("enableUser", "启用账号（仅管理员）"),
+        "/users/{username}/unlock": act("unlockUser", "解锁账号（仅管理员）"),
     }

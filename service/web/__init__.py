@@ -46,7 +46,7 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
         app.after_request(_strict_transport)
     csrf.init_app(app)
 
-    from service.web import admin, auth, pages, recommender, schools
+    from service.web import accounts, admin, auth, notices, pages, recommender, schools
 
     for name, blueprint in app.blueprints.items():
         if name == token_api.name or name.startswith(token_api.name + "."):
@@ -55,6 +55,8 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
     app.register_blueprint(schools.bp)
     app.register_blueprint(recommender.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(notices.bp)
     app.add_template_filter(pages.beijing_time, "beijing")
     app.before_request(auth.load_user)
     app.after_request(_secure_headers)

@@ -259,3 +259,71 @@ def test_the_page_json_and_the_api_give_one_shape(site, store):
     shared = dict(api)
     assert {k: page[k] for k in shared} == shared  # the page adds page-only keys, never different values
     assert api["received_at"].endswith("+00:00") and json.dumps(api, ensure_ascii=False)
+
+
+# -- accounts: the same table for the staff's account actions ----------------------------------------------------
+
+def _unit_account(store) -> int:
+    with store.session.begin() as s:
+        user = create_user(s, "edu-ln", PASSWORD, "recommender", "edu-ln", "辽宁省教育厅")
+        return user.id
+
+
+def _user(store, username: str):
+    from service.store.models import User
+
+    with store.session() as s:
+        return s.scalar(select(User).where(User.username == username))
+
+
+ACCOUNT_CASES = [
+    ("create", lambda store: None,
+     lambda c: c.post("/admin/accounts/", data={"username": "city-dl", "role": "recommender", "entity": "city-dl"}),
+     lambda c, h: c.post("/api/v1/users", headers=h, json={"username": "city-dl", "role": "recommender",
+                                                          "entity": "city-dl"}),
+     ["users", "create", "city-dl", "--role", "recommender", "--entity", "city-dl", "--by", "admin"],
+     lambda store: _user(store, "city-dl").must_change_password, ["account_create"]),
+    ("campaign", lambda store: None,
+     lambda c: c.post("/admin/accounts/campaign", data={"campaign": "ln-2018"}),
+     lambda c, h: c.post("/api/v1/campaigns/ln-2018/accounts", headers=h),
+     ["users", "create-for-campaign", "ln-2018", "--by", "admin"],
+     lambda store: _user(store, "ln-08") is not None and _user(store, "ln-08").must_change_password,
+     ["accounts_create"]),
+    ("reset", _unit_account, lambda c: c.post("/admin/accounts/edu-ln/reset"),
+     lambda c, h: c.post("/api/v1/users/edu-ln/reset-password", headers=h),
+     ["users", "set-password", "edu-ln", "--by", "admin"],
+     lambda store: _user(store, "edu-ln").must_change_password, ["password_reset"]),
+    ("disable", _unit_account, lambda c: c.post("/admin/accounts/edu-ln/disable"),
+     lambda c, h: c.post("/api/v1/users/edu-ln/disable", headers=h), ["users", "disable", "edu-ln", "--by", "admin"],
+     lambda store: _user(store, "edu-ln").disabled, ["account_disable"]),
+    ("unlock", _unit_account, lambda c: c.post("/admin/accounts/edu-ln/unlock"),
+     lambda c, h: c.post("/api/v1/users/edu-ln/unlock", headers=h), ["users", "unlock", "edu-ln", "--by", "admin"],
+     lambda store: True, ["unlock"]),
+]
+
+
+@pytest.mark.parametrize(("name", "setup", "page", "api", "cli", "effect", "audit"),
+                         [pytest.param(*case, id=case[0]) for case in ACCOUNT_CASES])
+@pytest.mark.parametrize("surface", SURFACES)
+def test_account_actions_on_every_surface(site, store, name, setup, page, api, cli, effect, audit, surface):
+    app, tokens = site
+    setup(store)
+    client = app.test_client()
+    if surface == "page":
+        assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+    with store.session() as s:
+        before = s.scalar(select(func.max(AuditEntry.id))) or 0
+    if surface == "page":
+        response = page(client)
+        assert response.status_code in (200, 303), response.data[:300]
+    elif surface == "api":
+        response = api(client, tokens["admin"])
+        assert response.status_code in (200, 201), response.get_data(as_text=True)[:300]
+    else:
+        result = app.test_cli_runner().invoke(args=cli)
+        assert result.exit_code == 0, result.output
+    assert effect(store)
+    with store.session() as s:
+        entries = [e.action for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.id > before, AuditEntry.actor == "admin").order_by(AuditEntry.id)) if e.action != "login"]
+    assert entries == audit

@@ -93,6 +93,10 @@ MATRIX = [
     ("POST", "/r/submissions/1/comments", {A: 401, S: 403, P: 303, C: 404, H: 404, X: 404, D: 303}),
     ("POST", "/r/submissions/1/state", {A: 401, S: 403, P: 400, C: 404, H: 404, X: 404, D: 400}),
     ("GET", "/admin/uploads", ADMIN_ONLY),
+    ("GET", "/admin/accounts/", ADMIN_ONLY),
+    ("POST", "/admin/accounts/", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),
+    ("POST", "/admin/accounts/campaign", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
+    ("POST", "/admin/accounts/nobody/unlock", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
     ("GET", "/r/campaigns/jth-2020/order", RECOMMENDERS_ONLY),
     ("POST", "/r/campaigns/jth-2020/order", {A: 401, S: 403, P: 303, C: 303, H: 303, X: 303, D: 403}),
     ("GET", "/r/campaigns/jth-2020/summary.xlsx", RECOMMENDERS_ONLY),
@@ -116,7 +120,8 @@ def test_every_web_route_is_in_the_matrix(site):
     covered = {re.sub(r"\?.*", "", url) for _m, url, _e in MATRIX}
     rules = {str(r) for r in site.url_map.iter_rules() if not str(r).startswith(("/api/", "/static/"))}
     concrete = {re.sub(r"<[^>]+>", "X", r) for r in rules}
-    seen = {re.sub(r"/(\d+|jth-2020|ln-2018|nope|recommendation_letter|work_summary)(?=/|$)", "/X", u) for u in covered}
+    seen = {re.sub(r"/(\d+|jth-2020|ln-2018|nope|recommendation_letter|work_summary|nobody|unlock)(?=/|$)", "/X", u)
+            for u in covered}
     missing = {r for r in concrete if r not in seen and r not in ("/logout", "/admin/exports/X/X")}
     assert not missing, missing
 
