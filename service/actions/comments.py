@@ -43,7 +43,7 @@ def add_comment(store: Store, submission_id: int, actor: Actor, body: str) -> di
 def comments(store: Store, submission_id: int, actor: Actor) -> list[dict[str, Any]]:
     """The thread, oldest first."""
     with store.session() as s:
-        sub = load(s, submission_id, actor)
+        sub = load(s, submission_id, actor, read_only=True)
         versions = dict(s.execute(select(Submission.id, Submission.version).where(
             Submission.campaign_id == sub.campaign_id, Submission.recommender_id == sub.recommender_id,
             Submission.form_id == sub.form_id, Submission.entity_key == sub.entity_key)).all())

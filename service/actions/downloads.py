@@ -14,7 +14,7 @@ from service.store.audit import audit
 def original_file(store: Store, submission_id: int, actor: Actor) -> tuple[bytes, str]:
     """The bytes as they were uploaded and their (cleaned) name."""
     with store.session.begin() as s:
-        sub = load(s, submission_id, actor)
+        sub = load(s, submission_id, actor, read_only=True)
         sha, name = sub.sha256, sub.original_name
         audit(s, actor.username, "download", f"submission:{sub.id}", sha256=sha)
     return store.files.get(sha), name
@@ -22,7 +22,7 @@ def original_file(store: Store, submission_id: int, actor: Actor) -> tuple[bytes
 
 def attachment_file(store: Store, submission_id: int, attachment_id: int, actor: Actor) -> tuple[bytes, str]:
     with store.session.begin() as s:
-        sub = load(s, submission_id, actor)
+        sub = load(s, submission_id, actor, read_only=True)
         att = next((a for a in sub.attachments if a.id == attachment_id), None)
         if att is None:
             raise IntakeError("ATTACHMENT_NOT_FOUND", submission=submission_id, attachment=attachment_id)
@@ -34,7 +34,7 @@ def attachment_file(store: Store, submission_id: int, attachment_id: int, actor:
 def marked_file(store: Store, submission_id: int, actor: Actor) -> tuple[bytes, str]:
     """The file with each problem as a comment at its place (Word) or on its cell (Excel)."""
     with store.session.begin() as s:
-        sub = load(s, submission_id, actor)
+        sub = load(s, submission_id, actor, read_only=True)
         content, name = marked_copy(store, sub)
         audit(s, actor.username, "download_marked", f"submission:{sub.id}")
     return content, name

@@ -11,16 +11,20 @@ from sqlalchemy.orm import Session
 
 from service.actions.actor import Actor
 from service.actions.intake import IntakeError, effective_status
+from service.actions.notices import notify_transition
 from service.forms.catalog import Catalog
 from service.store.audit import audit
 from service.store.lifecycle import label, states, transitions
 from service.store.models import Submission, utcnow
 
 
-def load(s: Session, submission_id: int, actor: Actor) -> Submission:
-    """The submission if ``actor`` may see it; SUBMISSION_NOT_FOUND otherwise (another unit's looks absent)."""
+def load(s: Session, submission_id: int, actor: Actor, *, read_only: bool = False) -> Submission:
+    """The submission if ``actor`` may act on it (or, ``read_only``, read it: a supervisor reads the units it
+    supervises); SUBMISSION_NOT_FOUND otherwise (another unit's looks absent)."""
     sub = s.get(Submission, submission_id) if 0 < submission_id < 2**31 else None
-    if sub is None or not actor.may_see(sub.recommender_id):
+    allowed = sub is not None and (actor.may_read(sub.campaign_id, sub.recommender_id) if read_only
+                                   else actor.may_see(sub.recommender_id))
+    if not allowed:
         raise IntakeError("SUBMISSION_NOT_FOUND", submission=submission_id)
     return sub
 
@@ -51,4 +55,5 @@ def move(s: Session, sub: Submission, action: str, actor: Actor, note: str = "",
     sub.status = sub.state if t.target else effective_status(sub, cat) if cat else before
     assert sub.status in states()
     audit(s, actor.username, action, f"submission:{sub.id}", before=before, after=sub.status, note=note, **detail)
+    notify_transition(s, sub, action, actor, note)
     return sub.status

@@ -13,6 +13,7 @@ from service.actions.export import export
 from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, document_level_done, staff_message
 from service.actions.review import decide
 from service.actions.shapes import unit_name
+from service.actions.status_board import STATUSES, status_board
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import create_compile_job
@@ -22,16 +23,13 @@ from service.jobs.summary import job_summary
 from service.problems.catalogue import entry
 from service.store import store_for
 from service.store.audit import audit
-from service.store.lifecycle import COUNTED, UPLOADS
+from service.store.lifecycle import UPLOADS
 from service.store.models import Job, StoredFile, Submission
 from service.web.auth import login_required
 from service.web.pages import page, send_download
 from service.web.recommender import STATUS_LABELS, actor, summary
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-# The statuses a unit's submissions count in (the dashboard's columns); uploads that are not submissions
-# (unreadable, misdirected) are counted apart, and withdrawn, dismissed or reassigned files not at all.
-STATUSES = ("accepted", "needs_review", "late", "returned", "rejected")
 COLORS = {"accepted": "#1e7b34", "needs_review": "#b7791f", "rejected": "#b42318", "late": "#4c51bf",
           "returned": "#c05621", "missing": "#e4e7eb"}
 
@@ -47,22 +45,7 @@ def _campaign_arg() -> Any:
 
 def status_table(campaign) -> list[dict[str, Any]]:
     """Per submitter: how many current submissions in each status, and which expected forms are missing."""
-    cat = catalog()
-    source = campaign.data.get("submitters", "")
-    with store_for(current_app).session() as s:
-        subs = list(s.scalars(select(Submission).where(Submission.campaign_id == campaign.id,
-                                                       Submission.is_current.is_(True))))
-    rows = []
-    for entity in cat.entities(source):
-        everything = [x for x in subs if x.recommender_id == entity["id"]]
-        mine = [x for x in everything if x.status in COUNTED]
-        counts = {st: sum(1 for x in mine if x.status == st) for st in STATUSES}
-        counts["uploads"] = sum(1 for x in everything if x.status in UPLOADS)
-        missing = [f.title.replace("示范性职业教育集团（联盟）", "") for f in campaign.forms.values()
-                   if not any(x.form_id == f.id for x in mine)]
-        rows.append({"id": entity["id"], "name": entity["name"], "submitted": len(mine), **counts,
-                     "late_marks": sum(1 for x in mine if x.late), "missing": missing})
-    return rows
+    return status_board(store_for(current_app), campaign.id, actor())
 
 
 def chart_svg(rows: list[dict[str, Any]]) -> str:

@@ -84,8 +84,21 @@ def entity_name(entity_id: str | None) -> str:
 
 def template_context() -> dict[str, Any]:
     user = g.get("user")
-    return {"current_user": user, "role_label": ROLE_LABELS.get(user.role, "") if user else "",
+    return {"current_user": user, "role_label": role_label(user) if user else "",
             "user_entity_name": entity_name(user.entity_id) if user else ""}
+
+
+def role_label(user: User) -> str:
+    """The role as the campaigns' data name it: a unit is the 推荐单位 of jth-2020 or the 报送单位 of ln-2018, and
+    also 主管部门 where a campaign names it as a supervisor."""
+    if user.role != "recommender":
+        return ROLE_LABELS.get(user.role, "")
+    cat = catalog()
+    labels = [c.data.get("submitter_label", "报送单位") for c in cat.campaigns.values()
+              if any(row.get("id") == user.entity_id for row in cat.entities(c.data.get("submitters", "")))]
+    labels += [row.get("label", "主管部门") for c in cat.campaigns.values() for row in c.data.get("supervisors", [])
+               if row["unit"] == user.entity_id]
+    return "、".join(dict.fromkeys(labels)) or ROLE_LABELS["recommender"]
 
 
 PASSWORD_PAGES = ("auth.change_password", "auth.logout", "static")

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from sqlalchemy import select
 
 from service.actions import downloads, shapes
-from service.actions.actor import Actor
+from service.actions.actor import Actor, submitter_label, supervised_campaigns
 from service.actions.comments import add_comment, comments
 from service.actions.dismiss import dismiss
 from service.actions.history import history
@@ -24,6 +24,7 @@ from service.actions.lifecycle import load
 from service.actions.reassign import reassign
 from service.actions.restore import restore
 from service.actions.return_for_changes import return_for_changes
+from service.actions.status_board import STATUSES, status_board
 from service.actions.withdraw import withdraw
 from service.forms.catalog import catalog
 from service.store import store_for
@@ -52,12 +53,12 @@ def campaigns_for(entity_id: str) -> list[Any]:
             if any(row.get("id") == entity_id for row in cat.entities(c.data.get("submitters", "")))]
 
 
-def _own(submission_id: int) -> Submission:
+def _own(submission_id: int, read_only: bool = False) -> Submission:
     """The submission if this user may see it; 404 otherwise, exactly as for an id that does not exist, so that a
     unit cannot learn which ids other units' submissions have."""
     with store_for(current_app).session() as s:
         try:
-            sub = load(s, submission_id, actor())
+            sub = load(s, submission_id, actor(), read_only=read_only)
         except IntakeError:
             abort(404)
         _ = list(sub.attachments)
@@ -109,7 +110,25 @@ def dashboard():
                           "ranked": ranked, "cross": cross, "submissions": [summary(x) for x in subs],
                           "late": [summary(x) for x in subs if x.late],
                           "uploads": [summary(x) for x in uploads if x.status not in ("dismissed", "reassigned")]})
-    return page("recommender/dashboard.html", {"entity": entity, "entity_name": entity_name(entity), "campaigns": views})
+    supervised = [{"id": c, "title": catalog().campaign(c).title, "label": submitter_label(c)}
+                  for c in supervised_campaigns(entity)]
+    return page("recommender/dashboard.html", {"entity": entity, "entity_name": entity_name(entity), "campaigns": views,
+                                               "supervised": supervised})
+
+
+@bp.get("/campaigns/<campaign_id>/overview")
+@login_required("recommender", "admin")
+def overview(campaign_id: str):
+    """A supervisor's view (辽宁省教育厅 for ln-2018): every unit's status and reports, read only."""
+    try:
+        rows = status_board(store_for(current_app), campaign_id, actor(), with_submissions=True)
+    except IntakeError as exc:
+        abort(404 if exc.code == "CAMPAIGN_NOT_FOUND" else 403)
+    campaign = catalog().campaign(campaign_id)
+    return page("recommender/overview.html", {"campaign": campaign_id, "title": campaign.title, "rows": rows,
+                                              "deadline": campaign.data["deadline"],
+                                              "submitter_label": submitter_label(campaign_id)},
+                labels=STATUS_LABELS, statuses=STATUSES)
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -189,10 +208,11 @@ def submission(submission_id: int):
     store = store_for(current_app)
     with store.session() as s:
         try:
-            sub = load(s, submission_id, actor())
+            sub = load(s, submission_id, actor(), read_only=True)
         except IntakeError:
             abort(404)
         data = shapes.submission_detail(s, sub)
+        sender = g.user.role == "recommender" and g.user.entity_id == sub.recommender_id
         c = catalog().campaign(sub.campaign_id)
         kinds = [a for a in c.data.get("attachments", []) if not sub.form_id or sub.form_id in a.get("for_forms", [])]
         units = [{"id": r["id"], "name": r["name"]} for r in catalog().entities(c.data.get("submitters", ""))
@@ -200,10 +220,12 @@ def submission(submission_id: int):
         deadline = deadline_day(c, sub.recommender_id)
     staff = g.user.role == "admin"
     offered = [{"id": t, "label": transitions()[t].label, "needs_message": transitions()[t].needs_message}
-               for t in data["actions"] if staff or ("sender" in str(transitions()[t].by) and t != "reassign")]
+               for t in data["actions"]
+               if staff or (sender and transitions()[t].by & {"sender", "sender_before_deadline"})]
     page_data = {**data, "attachment_kinds": [{"id": a["id"], "title": a["title"]} for a in kinds],
                  "comments": comments(store, submission_id, actor()), "deadline": deadline,
-                 "offered": offered, "units": units if staff else [], "just_uploaded": request.args.get("new") == "1"}
+                 "offered": offered, "units": units if staff else [], "just_uploaded": request.args.get("new") == "1",
+                 "read_only": not (staff or sender), "submitter_label": submitter_label(data["campaign"])}
     return page("recommender/submission.html", page_data)
 
 
@@ -320,7 +342,7 @@ def prefilled(campaign_id: str):
 @bp.get("/submissions/<int:submission_id>/history")
 @login_required("recommender", "admin")
 def versions(submission_id: int):
-    sub = _own(submission_id)
+    sub = _own(submission_id, read_only=True)
     rows = history(store_for(current_app), submission_id)
     form = catalog().campaign(sub.campaign_id).forms.get(sub.form_id or "")
     titles = {f.path: f.title for f in form.fields} if form else {}

@@ -93,6 +93,8 @@ MATRIX = [
     ("POST", "/r/submissions/1/comments", {A: 401, S: 403, P: 303, C: 404, H: 404, X: 404, D: 303}),
     ("POST", "/r/submissions/1/state", {A: 401, S: 403, P: 400, C: 404, H: 404, X: 404, D: 400}),
     ("GET", "/admin/uploads", ADMIN_ONLY),
+    ("GET", "/r/campaigns/ln-2018/overview", {A: 302, S: 403, P: 200, C: 403, H: 403, X: 403, D: 200}),
+    ("GET", "/r/campaigns/jth-2020/overview", {A: 302, S: 403, P: 403, C: 403, H: 403, X: 403, D: 200}),
     ("GET", "/admin/accounts/", ADMIN_ONLY),
     ("POST", "/admin/accounts/", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),
     ("POST", "/admin/accounts/campaign", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
@@ -102,6 +104,10 @@ MATRIX = [
     ("GET", "/r/campaigns/jth-2020/summary.xlsx", RECOMMENDERS_ONLY),
     ("GET", "/r/campaigns/ln-2018/order", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 403}),
     ("POST", "/admin/confirm", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 303}),
+    ("GET", "/notices", {**dict.fromkeys(ROLES, 200), A: 302}),
+    ("POST", "/notices/read", {**dict.fromkeys(ROLES, 303), A: 401}),
+    ("GET", "/admin/settings", ADMIN_ONLY),
+    ("POST", "/admin/settings/retry", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 303}),
 ]
 
 
