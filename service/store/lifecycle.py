@@ -24,6 +24,7 @@ class State:
     counts: bool
     tone: str
     upload: bool = False
+    description: str = ""  # what the status means to a unit (the help page)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Transition:
 def _table() -> tuple[dict[str, State], dict[str, Transition]]:
     raw: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
     states = {k: State(id=k, label=v["label"], kind=v["kind"], counts=v["counts"], tone=v["tone"],
-                       upload=v.get("upload", False)) for k, v in raw["states"].items()}
+                       upload=v.get("upload", False), description=v.get("description", ""))
+              for k, v in raw["states"].items()}
     actions = {k: Transition(id=k, label=v["label"], sources=frozenset(v["from"]), target=v["to"],
                              by=frozenset(v["by"]), needs_message=v.get("needs_message", False))
                for k, v in raw["actions"].items()}

@@ -93,6 +93,11 @@ MATRIX = [
     ("POST", "/r/submissions/1/comments", {A: 401, S: 403, P: 303, C: 404, H: 404, X: 404, D: 303}),
     ("POST", "/r/submissions/1/state", {A: 401, S: 403, P: 400, C: 404, H: 404, X: 404, D: 400}),
     ("GET", "/admin/uploads", ADMIN_ONLY),
+    ("GET", "/help/", OPEN),
+    ("GET", "/help/units", OPEN),
+    ("GET", "/help/schools", OPEN),
+    ("GET", "/help/staff", OPEN),
+    ("GET", "/help/nope", dict.fromkeys(ROLES, 404)),
     ("GET", "/r/campaigns/ln-2018/overview", {A: 302, S: 403, P: 200, C: 403, H: 403, X: 403, D: 200}),
     ("GET", "/r/campaigns/jth-2020/overview", {A: 302, S: 403, P: 403, C: 403, H: 403, X: 403, D: 200}),
     ("GET", "/admin/accounts/", ADMIN_ONLY),
@@ -108,6 +113,8 @@ MATRIX = [
     ("POST", "/notices/read", {**dict.fromkeys(ROLES, 303), A: 401}),
     ("GET", "/admin/settings", ADMIN_ONLY),
     ("POST", "/admin/settings/retry", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 303}),
+    ("GET", "/admin/mail/", ADMIN_ONLY),
+    ("POST", "/admin/mail/1/assign", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),  # no unit chosen
 ]
 
 
@@ -126,7 +133,7 @@ def test_every_web_route_is_in_the_matrix(site):
     covered = {re.sub(r"\?.*", "", url) for _m, url, _e in MATRIX}
     rules = {str(r) for r in site.url_map.iter_rules() if not str(r).startswith(("/api/", "/static/"))}
     concrete = {re.sub(r"<[^>]+>", "X", r) for r in rules}
-    seen = {re.sub(r"/(\d+|jth-2020|ln-2018|nope|recommendation_letter|work_summary|nobody|unlock)(?=/|$)", "/X", u)
+    seen = {re.sub(r"/(\d+|jth-2020|ln-2018|nope|recommendation_letter|work_summary|nobody|unlock|units|schools|staff|nope)(?=/|$)", "/X", u)
             for u in covered}
     missing = {r for r in concrete if r not in seen and r not in ("/logout", "/admin/exports/X/X")}
     assert not missing, missing
