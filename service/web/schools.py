@@ -117,8 +117,13 @@ def _field_spec(field_: Field, value: Any, errors: dict[str, list[str]], name: s
             "required": field_.required, "widget": kind, "options": list(field_.enum), "value": shown,
             "max_length": field_.max_length, "lines": field_.type == "lines",
             "placeholder": "如 2015-06" if field_.format == "month" else "",
-            "id": control, "target": control + "-1" if kind == "radio" else control, "where": "",
+            "id": control, "target": _radio(control, list(field_.enum), shown) if kind == "radio" else control, "where": "",
             "errors": errors.get(name, [])}
+
+
+def _radio(control: str, options: list, value: str) -> str:
+    """The id of the radio button that takes the focus in its group: the chosen one, else the first."""
+    return f"{control}-{options.index(value) + 1 if value in options else 1}"
 
 
 def _error_summary(fields: list[dict], tables: list[dict], errors: dict[str, list[str]]) -> list[dict[str, str]]:

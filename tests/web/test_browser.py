@@ -23,9 +23,9 @@ def test_school_fills_the_web_form_and_downloads_the_recommendation_letter(serve
     assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"', '示范性职业教育集团推荐书')")
     shot(page, "01-campaign")
     page.get_by_role("link", name="在线填写").first.click()
-    page.get_by_label("集团名称", exact=True).fill("辽宁石油化工职业教育集团")
-    page.get_by_label("牵头单位", exact=True).fill("辽宁石化职业技术学院\n中国石油抚顺石化公司")
-    page.get_by_label("成立时间", exact=True).fill("2012年5月")
+    page.get_by_label("集团名称（必填）", exact=True).fill("辽宁石油化工职业教育集团")
+    page.get_by_label("牵头单位（必填）", exact=True).fill("辽宁石化职业技术学院\n中国石油抚顺石化公司")
+    page.get_by_label("成立时间（必填）", exact=True).fill("2012年5月")
     page.locator("#field-legal_person").get_by_label("否").check()
     page.get_by_label("联系人手机").fill("1390416")  # a mistake first
     page.get_by_role("button", name="生成并下载").click()
