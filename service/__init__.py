@@ -70,6 +70,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         WTF_CSRF_TIME_LIMIT=8 * 3600,
+        # Notices by e-mail (service.jobs.mail), from JTH_MAIL_* like every setting; no MAIL_SERVER: in the app only.
+        MAIL_SERVER="", MAIL_PORT=0, MAIL_FROM="", MAIL_USERNAME="", MAIL_PASSWORD="", MAIL_USE_STARTTLS=False,
+        MAIL_USE_TLS=False, PUBLIC_URL="",
+        # Mail in (service.jobs.mailin, `flask mail fetch`), from JTH_MAILIN_*; no MAILIN_HOST: no mailbox is read.
+        MAILIN_HOST="", MAILIN_PORT=0, MAILIN_USER="", MAILIN_PASSWORD="", MAILIN_SSL=True, MAILIN_FOLDER="INBOX",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -97,7 +102,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("JOBS_AUTOSTART"):
         # Under the web server (scripts/run.sh sets JTH_JOBS_AUTOSTART): a job worker thread per process that
         # resumes unfinished jobs; claims in the database keep two processes off the same job.
+        from service.jobs.mail import sender_for
         from service.jobs.runner import runner_for
 
         runner_for(app).start()
+        sender_for(app).start()  # the e-mail outbox, reminders and the staff's digest
     return app

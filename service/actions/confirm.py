@@ -16,6 +16,7 @@ from service.actions.intake import (
     effective_status,
     refresh_related,
 )
+from service.actions.notices import notify_accepted
 from service.forms.catalog import Catalog, catalog
 from service.problems.catalogue import entry
 from service.store import Store
@@ -58,6 +59,7 @@ def confirm_items(store: Store, campaign_id: str, code: str, reason: str, actor:
                                  note=reason, user=actor.username))
             sub.report = {**sub.report, "decisions": sorted({*sub.report.get("decisions", []), path})}
             sub.status = effective_status(sub, cat)
+            notify_accepted(s, sub)
             done.append(sub.id)
             units.add(sub.recommender_id)
         audit(s, actor.username, "confirm", f"campaign:{campaign_id}", code=code, note=reason, submissions=done)

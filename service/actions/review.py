@@ -16,6 +16,7 @@ from service.actions.intake import (
     effective_status,
     refresh_related,
 )
+from service.actions.notices import notify_accepted
 from service.forms.catalog import Catalog, Form, catalog
 from service.store import Store
 from service.store.audit import audit
@@ -125,6 +126,7 @@ def decide(store: Store, submission_id: int, path: str, action: str, user: str, 
                   after=sub.status, note=note)
         else:
             _decide_field(s, sub, path, action, user, value, note, cat)
+        notify_accepted(s, sub)
         campaign_id, recommender_id = sub.campaign_id, sub.recommender_id
     refresh_related(store, campaign_id, recommender_id, cat)
     with store.session() as s:

@@ -43,10 +43,13 @@ def actor_of(user: ApiUser) -> Actor:
     return Actor(user.username, user.role, user.entity_id)
 
 
-def visible_submission(s, user: ApiUser, submission_id: int) -> Submission:
-    """The submission if the caller may see it; otherwise ApiError 404, as if it did not exist."""
+def visible_submission(s, user: ApiUser, submission_id: int, read_only: bool = False) -> Submission:
+    """The submission if the caller may act on it (``read_only``: read it, as a campaign's supervisor reads its
+    units'); otherwise ApiError 404, as if it did not exist."""
     sub = s.get(Submission, submission_id) if submission_id <= MAX_ID else None
-    if sub is None or (not user.is_admin and sub.recommender_id != user.entity_id):
+    actor = actor_of(user)
+    if sub is None or not (actor.may_read(sub.campaign_id, sub.recommender_id) if read_only
+                           else actor.may_see(sub.recommender_id)):
         raise ApiError("SUBMISSION_NOT_FOUND", "not_yours", submission=submission_id)
     return sub
 
@@ -169,7 +172,7 @@ def records(campaign_id: str):
 def submission(submission_id: int):
     """One submission: status, record, parse report, problems across submissions, attachments."""
     with store_for(current_app).session() as s:
-        return jsonify(shapes.submission_detail(s, visible_submission(s, current_user(), submission_id)))
+        return jsonify(shapes.submission_detail(s, visible_submission(s, current_user(), submission_id, True)))
 
 
 @bp.get("/submissions/<int:submission_id>/history")
@@ -178,7 +181,7 @@ def submission_history(submission_id: int):
     """Every version of the same form for the same group, oldest first, with field-level changes."""
     store = store_for(current_app)
     with store.session() as s:
-        visible_submission(s, current_user(), submission_id)
+        visible_submission(s, current_user(), submission_id, True)
     versions = history(store, submission_id)
     for v in versions:
         v["url"] = f"/api/v1/submissions/{v['id']}"

@@ -268,3 +268,79 @@ class JobItem(Base):
     code: Mapped[str] = mapped_column(String(60), default="")
     message: Mapped[str] = mapped_column(Text, default="")
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+
+
+class Notice(Base):
+    """A notice to one person (a file returned, accepted, reassigned or withdrawn; a reminder before a deadline; the
+    staff's daily digest). It is shown in the app whatever happens to its e-mail; the outbox columns say where
+    the e-mail is: ``mail_state`` "" (no address: the app only) | pending | sending | sent | failed, with the
+    attempts made, the last error and when to try again. A notice is never deleted, so no failed send loses it.
+
+    ``key`` makes a notice once-only per user (a reminder per unit, campaign and day-offset; a digest per day; an
+    acceptance per submission): a second run finds the key and sends nothing new."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_notice_user_key"),
+        Index("ix_notice_user_read", "user_id", "read_at"),
+        Index("ix_notice_mail_due", "mail_state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # return | withdraw | reassign | reassigned_in | restore | accepted | reminder | digest
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(400), default="")  # a path on the site: the report, the review queue
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    campaign_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    email: Mapped[str] = mapped_column(String(200), default="")  # the address when the notice was made
+    mail_state: Mapped[str] = mapped_column(String(20), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # None: no automatic attempt
+    sent_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    user: Mapped[User] = relationship()
+
+
+class MailMessage(Base):
+    """An e-mail read from the mail-in mailbox (:mod:`service.jobs.mailin`), taken once by its Message-ID.
+
+    ``state``: taken (its files were received for the unit its sender's address belongs to) | unassigned (no unit
+    known for the sender: it waits for staff) | assigned (staff chose the unit; its files are then received for it)
+    | failed (nothing in it could be received: no attachment, too large). The message itself is kept in the file
+    store (``raw_sha256``), so that staff can assign it later; ``taken_at`` says its files were received, the
+    per-file verdicts in ``results``. The reply to the sender is an outbox of one: ``reply_state`` "" (no reply: an
+    automatic message or an unknown sender's) | held (until the files are received) | pending | sending | sent |
+    failed, with attempts, the last error and the next attempt."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        Index("ix_mail_state", "state"),
+        Index("ix_mail_reply_due", "reply_state", "reply_next_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(400), unique=True)
+    sender: Mapped[str] = mapped_column(String(200), default="")  # the From address, lower case
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(400), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when the mailbox received it (INTERNALDATE)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    raw_sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_files.sha256"), nullable=True)
+    state: Mapped[str] = mapped_column(String(20))  # taken | unassigned | assigned | failed
+    unit: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    assigned_by: Mapped[str] = mapped_column(String(80), default="")
+    upload_ids: Mapped[list[Any]] = mapped_column(default=list)
+    results: Mapped[list[Any]] = mapped_column(default=list)  # each file: name, status, code, message, submission
+    error: Mapped[str] = mapped_column(Text, default="")  # why it waits or failed, worded by the catalogue
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # a process receiving its files
+    taken_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # its files were received
+    reply_state: Mapped[str] = mapped_column(String(20), default="")
+    reply_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reply_error: Mapped[str] = mapped_column(Text, default="")
+    reply_next_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

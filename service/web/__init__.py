@@ -46,7 +46,7 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
         app.after_request(_strict_transport)
     csrf.init_app(app)
 
-    from service.web import accounts, admin, auth, notices, pages, recommender, schools
+    from service.web import accounts, admin, auth, help_pages, mailbox, notices, pages, recommender, schools
 
     for name, blueprint in app.blueprints.items():
         if name == token_api.name or name.startswith(token_api.name + "."):
@@ -56,7 +56,9 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
     app.register_blueprint(recommender.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(help_pages.bp)
     app.register_blueprint(notices.bp)
+    app.register_blueprint(mailbox.bp)
     app.add_template_filter(pages.beijing_time, "beijing")
     app.before_request(auth.load_user)
     app.after_request(_secure_headers)

@@ -215,8 +215,17 @@ def test_admin_submits_on_behalf_and_attachments_complete_a_work_summary(client,
     assert r.status_code == 200 and r.data == PDF and "filename*=UTF-8''" in r.headers["Content-Disposition"]
     r = client.get(f"{API}/submissions/{sub['id']}/attachments/999", headers=tokens["admin"])
     assert (r.status_code, r.get_json()["error"]["code"]) == (404, "ATTACHMENT_NOT_FOUND")
-    r = client.get(f"{API}/submissions/{sub['id']}/attachments/{first['id']}", headers=tokens["liaoning"])
+    r = client.get(f"{API}/submissions/{sub['id']}/attachments/{first['id']}", headers=tokens["beijing"])
     assert (r.status_code, r.get_json()["error"]["code"]) == (404, "SUBMISSION_NOT_FOUND")  # another unit's
+    # 辽宁省教育厅 supervises the Liaoning groups (campaign data): it reads their files, and changes nothing.
+    r = client.get(f"{API}/submissions/{sub['id']}/attachments/{first['id']}", headers=tokens["liaoning"])
+    assert r.status_code == 200 and r.data == PDF
+    assert client.get(f"{API}/submissions/{sub['id']}", headers=tokens["liaoning"]).status_code == 200
+    r = client.post(add, headers=tokens["liaoning"], data={"attachments": [(io.BytesIO(PDF), "x.pdf")],
+                                                          "attachment_kind": "policy_documents"})
+    assert (r.status_code, r.get_json()["error"]["code"]) == (404, "SUBMISSION_NOT_FOUND")
+    r = client.post(f"{API}/submissions/{sub['id']}/withdraw", headers=tokens["liaoning"], json={})
+    assert r.status_code == 404
 
 
 def test_submit_with_attachment_and_duplicate_adds_only_new_attachments(client, tokens):
