@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every check: lint, import contracts, the generated error reference, template anchors, the test suite (real LibreOffice, no mocks) on SQLite,
-# then the same suite again on PostgreSQL (Debian's cluster, started here).
+# then every test that reaches the database again on PostgreSQL (Debian's cluster, started here; tests/conftest.py
+# selects them; JTH_PG_EVERYTHING=1 runs the whole suite there too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test

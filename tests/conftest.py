@@ -44,3 +44,32 @@ def runner(app):
 @pytest.fixture(scope="session")
 def lo_profile(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("lo-profile")
+
+
+_MODULE_USES_DATABASE: dict[str, bool] = {}
+
+
+def _uses_database(item) -> bool:
+    """Whether a test reaches the database: through the ``store`` fixture (``app``, ``client``, ``server`` … all
+    build on it), or a module-scoped store of its own (``new_store``, or a service started with DATABASE_URL)."""
+    if "store" in getattr(item, "fixturenames", ()):
+        return True
+    path = str(item.path)
+    if path not in _MODULE_USES_DATABASE:
+        text = Path(path).read_text(encoding="utf-8")
+        _MODULE_USES_DATABASE[path] = "new_store(" in text or "DATABASE_URL" in text
+    return _MODULE_USES_DATABASE[path]
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL (DATABASE_URL=postgresql…), the tests that reach the database: the rest read files and render
+    documents exactly as on SQLite, where the first pass ran them. ``JTH_PG_EVERYTHING=1`` runs them all."""
+    import os
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql") or os.environ.get("JTH_PG_EVERYTHING"):
+        return
+    keep = [item for item in items if _uses_database(item)]
+    dropped = [item for item in items if not _uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.actions.decisions import DOCUMENT_DECISION, decisions_of
-from service.actions.intake import attachment_problems
+from service.actions.intake import acknowledged, attachment_problems, document_level_done
 from service.forms.catalog import Catalog, catalog
 from service.problems.catalogue import entry
 from service.store.lifecycle import label, transitions
@@ -75,10 +75,13 @@ def decision_shape(d: ReviewDecision, titles: dict[str, str]) -> dict[str, Any]:
 def problem_rows(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
     """Every problem of the file, errors first: its own, across files, missing attachments."""
     report = sub.report
+    done = acknowledged(report)
     out = []
     for p in [*report.get("errors", []), *sub.cross_problems, *report.get("warnings", [])]:
-        out.append({"code": p["code"], "severity": p["severity"], "title": p.get("title", ""),
-                    "where": (p.get("where") or {}).get("text", ""), "message": p["message"],
+        settled = document_level_done(p, done)  # a reviewer took it in: shown as settled, not as waiting
+        out.append({"code": p["code"], "severity": "info" if settled else p["severity"], "title": p.get("title", ""),
+                    "where": (p.get("where") or {}).get("text", ""),
+                    "message": ("（已确认受理）" if settled else "") + p["message"],
                     "path": p.get("path", ""), "candidates": p.get("candidates", [])})
     out += [{**p, "where": "", "title": "", "path": "", "candidates": []} for p in attachment_problems(sub, cat)]
     order = {"error": 0, "review": 1, "info": 2}

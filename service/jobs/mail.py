@@ -238,6 +238,7 @@ class MailSender:
         self.thread = threading.Thread(target=self._loop, name="jth-mail", daemon=True)
         self.wake = threading.Event()
         self.started = False
+        self.stopping = False
         self._scheduled: tuple[dt.date, int] | None = None
 
     def start(self) -> None:
@@ -257,14 +258,23 @@ class MailSender:
                 digest(self.store, now)
         return send_due(self.store, self.settings, now) if self.settings else Round()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the loop after the round in progress (tests, and a process shutting down cleanly)."""
+        self.stopping = True
+        self.wake.set()
+        if self.started:
+            self.thread.join(timeout)
+
     def _loop(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 self.run_once()
             except SQLAlchemyError as exc:  # not migrated yet, or another process made the same reminder first
                 log.warning("mail round not run: %s", str(exc).splitlines()[0][:200])
             except Exception:  # the sender must outlive any one round
                 log.exception("mail round failed")
+            if self.stopping:
+                break
             self.wake.wait(self.interval)
             self.wake.clear()
 

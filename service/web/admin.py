@@ -102,10 +102,16 @@ def uploads():
     if unit := request.args.get("unit"):
         query = query.where(Submission.recommender_id == unit)
     with store_for(current_app).session() as s:
-        rows = [{**summary(x), "message": (x.report.get("errors") or [{}])[0].get("message", "")}
-                for x in s.scalars(query.order_by(Submission.id))]
+        rows = [{**summary(x), "message": _why_uncounted(x)} for x in s.scalars(query.order_by(Submission.id))]
     return page("admin/uploads.html", {"campaign": campaign.id, "title": campaign.title, "uploads": rows,
                                        "unit": unit or "", "unit_name": unit_name(cat, campaign.id, unit) if unit else ""})
+
+
+def _why_uncounted(sub: Submission) -> str:
+    """Why the file counts for no one: refused for who sent it, else why it could not be read."""
+    errors = sub.report.get("errors") or []
+    reason = next((p for p in errors if p["code"] == "SUBMITTER_MISMATCH"), errors[0] if errors else {})
+    return reason.get("message", "")
 
 
 @bp.route("/ingest", methods=["GET", "POST"])

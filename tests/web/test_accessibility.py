@@ -10,16 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import zipfile
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 import pytest
 from playwright.sync_api import expect
 
+from service.actions.accounts import create_account
+from service.actions.actor import Actor
+from service.actions.comments import add_comment
 from service.actions.intake import receive
+from service.actions.notices import notify, unit_users
+from service.actions.return_for_changes import return_for_changes
+from service.actions.review import decide
+from service.jobs.mailin import record as record_mail
 from service.parse.pipeline import parse
 from service.render.form import render
 from service.web.errors import TITLES
 from tests.support.browser import ARTIFACTS, assert_accessible, fits_the_width, focused, login, shot, tab_to
-from tests.support.records import letter
+from tests.support.records import letter, letter_for
 from tests.support.samples import pdf_text, sample
 
 ON_TIME = dt.datetime(2020, 11, 20, tzinfo=dt.UTC)
@@ -27,6 +36,8 @@ LATE = dt.datetime(2020, 12, 1, tzinfo=dt.UTC)  # after the deadline of jth-2020
 PHONE = {"width": 375, "height": 800}
 DESKTOP = {"width": 1280, "height": 900}
 ERROR_TITLES = {title for title, _ in TITLES.values()}
+STAFF = Actor("admin", "admin")
+LIAONING = Actor("liaoning", "recommender", "edu-ln")
 
 
 @pytest.fixture
@@ -168,6 +179,148 @@ def test_the_pages_for_staff_pass_axe(server, reports, browser_page, tmp_path):
     expect(page.locator("#job-state")).to_have_text("已完成", timeout=120_000)
     expect(page.get_by_role("link", name="下载资料汇编 PDF")).to_be_visible()
     check(page, "compile-job-done")
+
+
+# ---- the pages of the lifecycle, notices, accounts, mail and help ------------------------------------------
+
+
+def check_both(page, name: str) -> None:
+    """The page as it is now at 1280 px and at 375 px: axe at both widths (a table that scrolls only on a phone must
+    be reachable by keyboard there too), no sideways scroll on the phone, a screenshot of each."""
+    page.set_viewport_size(DESKTOP)
+    check(page, f"{name}-1280")
+    page.set_viewport_size(PHONE)
+    check(page, f"{name}-375")
+    page.set_viewport_size(DESKTOP)
+
+
+def mail(sender: str, subject: str, files: list[tuple[str, bytes]], message_id: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "baosong@jth.example.cn", subject
+    msg["Date"], msg["Message-ID"] = format_datetime(ON_TIME), message_id
+    msg.set_content("您好，附件是报送材料，请查收。")
+    for name, data in files:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def lifecycle(store, reports, live_app):
+    """Besides ``reports`` (whose late 推荐书 waits for 批量确认): a 推荐书 returned for changes with a thread of
+    comments, a late one taken in by a reviewer with a field corrected, an unreadable upload and one under the
+    wrong unit, a 工作总结 of ln-08 e-mailed by its school (an account with an address, who has a notice waiting to
+    be mailed), a message from a stranger waiting for its unit. ``live_app`` first: its users hear of all this."""
+    def send(record, name, at, unit="edu-ln"):
+        content = render("jth-2020", "recommendation_letter", record).content
+        return receive(store, content, name, campaign_id="jth-2020", recommender_id=unit, uploader=unit,
+                       received_at=at).submission_id
+
+    returned = send(letter(group_name="辽宁海洋经济职业教育集团"), "推荐书-海洋经济.docx", ON_TIME)
+    add_comment(store, returned, STAFF, "成员单位名单中有 3 家企业没有联系人，请补充。")
+    return_for_changes(store, returned, STAFF, "请补充成员单位的联系人和联系电话，加盖推荐单位公章后重新上传。")
+    add_comment(store, returned, LIAONING, "收到，本周内补充后重新上传。")
+    ranked_second = sample("summary_table")["rows"][1]  # 辽宁医药卫生职业教育集团, second in the 汇总表
+    decided = send(letter_for(ranked_second, "辽宁省教育厅", "省级教育行政部门"), "推荐书-医药卫生.docx", LATE)
+    decide(store, decided, "#SUBMISSION_LATE", "accept", "admin", note="经职成司同意延期报送")
+    decide(store, decided, "contact_mobile", "correct", "admin", value="13840016789", note="电话核实")
+    add_comment(store, decided, STAFF, "已确认受理，联系人手机按电话核实的号码更正。")
+    receive(store, b"%PDF-1.4 not a form", "扫描件.pdf", campaign_id="jth-2020", recommender_id="edu-ln",
+            uploader="liaoning", received_at=ON_TIME)
+    send(letter(group_name="辽宁冶金职业教育集团"), "错放的推荐书.docx", ON_TIME, unit="edu-tj")
+
+    school = "office@syvtc.edu.cn"
+    create_account(store, STAFF, "ln-08", "recommender", "ln-08", email=school)
+    summary = render("ln-2018", "work_summary", sample("work_summary"), entity_id="ln-08").content
+    ln_time = dt.datetime(2018, 6, 1, 10, tzinfo=dt.UTC)
+    record_mail(store, mail(school, "工作总结", [("工作总结.docx", summary)], "<a11y-1@syvtc.edu.cn>"),
+                received_at=ln_time, listed={})
+    record_mail(store, mail("teacher.wang@qq.com", "推荐书", [("推荐书.docx", summary)], "<a11y-2@qq.com>"),
+                received_at=ln_time, listed={})
+    with store.session.begin() as s:
+        notify(s, unit_users(s, "ln-08"), "reminder", "工作总结将于 6 月 5 日截止",
+               "请在截止日期前上传本集团的工作总结。", campaign_id="ln-2018")
+    return {**reports, "returned": returned, "decided": decided}
+
+
+def test_the_pages_of_a_units_lifecycle_pass_axe(server, lifecycle, browser_page, tmp_path):
+    page = browser_page
+    login(page, server, "liaoning")
+    page.goto(server + "/notices")
+    expect(page.locator("#notices > li")).to_have_count(2)  # newest first: taken in, then returned
+    expect(page.locator("#notices")).to_contain_text("被退回修改")
+    check_both(page, "notices")
+    for url, name in (("/help/", "help"), ("/help/units", "help-units"), ("/help/schools", "help-schools")):
+        page.goto(server + url)
+        check_both(page, name)
+    page.goto(server + "/r/campaigns/ln-2018/overview")  # 辽宁省教育厅 supervises the 14 groups of ln-2018
+    expect(page.locator("#overview")).to_contain_text("工作总结")
+    check_both(page, "supervisor-overview")
+    page.goto(server + "/r/campaigns/jth-2020/order")
+    expect(page.locator("#letters input[type=number]")).to_have_count(3)  # the late letter and two more
+    check_both(page, "order-three-letters")
+    page.goto(f"{server}/r/submissions/{lifecycle['returned']}")
+    expect(page.locator("#returned")).to_contain_text("请补充成员单位的联系人")
+    expect(page.locator("ol.comments li")).to_have_count(2)
+    check_both(page, "report-returned")
+    page.goto(f"{server}/r/submissions/{lifecycle['decided']}")
+    expect(page.locator("#decisions")).to_contain_text("13840016789")
+    check_both(page, "report-decided")
+
+    files = []
+    for name, content in (("推荐书-新能源.docx", render("jth-2020", "recommendation_letter", letter(
+            group_name="辽宁新能源职业教育集团", contact_mobile="1390416")).content),
+                          ("盖章扫描件.pdf", b"%PDF-1.4 a scan, not a form")):
+        files.append(tmp_path / name)
+        files[-1].write_bytes(content)
+    page.goto(server + "/r/upload")
+    page.get_by_label("表格文件").set_input_files([str(f) for f in files])
+    page.get_by_role("button", name="上传并校验").click()
+    expect(page.get_by_role("heading", name="上传结果")).to_be_visible()
+    expect(page.locator("#results article")).to_have_count(2)
+    assert "/r/uploads?u=" in page.url
+    check_both(page, "upload-results")
+
+
+def test_the_pages_of_staff_for_the_lifecycle_accounts_and_mail_pass_axe(server, lifecycle, store, browser_page):
+    page = browser_page
+    login(page, server, "admin")
+    page.goto(server + "/admin/accounts/")
+    check_both(page, "accounts")
+    page.get_by_label("用户名（必填）").fill("ln-03")
+    page.get_by_label("所代表的单位（推荐单位 / 报送单位账号必填）").select_option("ln-03")
+    page.get_by_role("button", name="新建并生成一次性密码").click()
+    expect(page.locator("#issued code.password")).to_have_count(1)
+    check_both(page, "accounts-issued")
+    page.goto(server + "/admin/settings")
+    expect(page.locator("#sends")).to_contain_text("office@syvtc.edu.cn")
+    check_both(page, "settings")
+    page.goto(server + "/admin/mail/")
+    expect(page.locator("#messages tr[id^=mail-]")).to_have_count(2)
+    expect(page.get_by_role("button", name="指定单位并收取附件")).to_have_count(1)
+    check_both(page, "mail")
+    page.goto(server + "/admin/uploads")
+    expect(page.locator("#uploads")).to_contain_text("扫描件.pdf")
+    expect(page.locator("#uploads")).to_contain_text("错放的推荐书.docx")
+    check_both(page, "uploads-for-no-one")
+    page.goto(server + "/help/staff")
+    check_both(page, "help-staff")
+    page.goto(f"{server}/r/submissions/{lifecycle['decided']}")
+    block = page.locator("#lifecycle")
+    for label in ("退回修改", "撤回", "改派"):
+        expect(block.get_by_role("button", name=label, exact=True)).to_be_visible()
+    check_both(page, "report-for-staff-lifecycle")
+    form = block.locator("form:has(button[data-action=return])")
+    form.get_by_label("退回说明（必填，推荐单位可见）").fill("   ")  # passes the browser's check, not the service's
+    form.get_by_role("button", name="退回修改").click()
+    expect(page.get_by_role("alert")).to_contain_text("未能完成")  # an error, not a green "done"
+    expect(page.locator("#status")).to_have_text("通过")
+    check_both(page, "report-return-refused")
+    page.goto(f"{server}/r/submissions/{lifecycle['returned']}")
+    expect(page.locator("#returned")).to_be_visible()
+    check_both(page, "report-returned-for-staff")
+    page.goto(server + "/admin/review")
+    expect(page.locator("#bulk")).to_contain_text("逾期")
+    check_both(page, "review-bulk")
 
 
 def test_error_pages_pass_axe_and_keep_the_signed_in_header(server, browser_page):

@@ -67,6 +67,13 @@ def test_a_returned_file_is_a_notice_in_the_app_and_an_email(server, browser_pag
     sender = sender_for(live_app)  # the background sender, as the running service has it
     sender.interval = 0.2
     sender.start()
+    try:
+        _return_and_read(server, browser_page, got, inbox)
+    finally:
+        sender.stop()  # it must not outlive this test's database (on PostgreSQL the next test reuses it)
+
+
+def _return_and_read(server, browser_page, got, inbox) -> None:
     page = browser_page
     login(page, server, "admin")
     page.goto(f"{server}/r/submissions/{got.submission_id}")
