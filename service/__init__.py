@@ -75,6 +75,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAIL_USE_TLS=False, PUBLIC_URL="",
         # Mail in (service.jobs.mailin, `flask mail fetch`), from JTH_MAILIN_*; no MAILIN_HOST: no mailbox is read.
         MAILIN_HOST="", MAILIN_PORT=0, MAILIN_USER="", MAILIN_PASSWORD="", MAILIN_SSL=True, MAILIN_FOLDER="INBOX",
+        # Files in object storage (service.store.objects) when JTH_FILE_STORE=s3://bucket/prefix, from JTH_S3_*;
+        # without S3_ACCESS_KEY the keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or ~/.aws, a role).
+        S3_ENDPOINT_URL="", S3_REGION="", S3_ACCESS_KEY="", S3_SECRET_KEY="", S3_ADDRESSING_STYLE="",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

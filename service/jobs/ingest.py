@@ -84,11 +84,13 @@ def zip_entries(path: Path, prefix: str = "", label: str = "") -> Iterator[Entry
 def source_entries(source: dict[str, Any], store: Store) -> Iterator[Entry]:
     """Entries of one source: a path (file, folder, zip) or a file already in the store (an uploaded zip)."""
     if source["kind"] == "stored":
-        path = store.files.path(source["sha256"])
         if source["name"].lower().endswith(".zip"):
-            yield from zip_entries(path, label=source["name"])
+            # The zip is read entry by entry from a file: the store's own, or a download of the object kept
+            # while the entries are read.
+            with store.files.local_path(source["sha256"]) as path:
+                yield from zip_entries(path, label=source["name"])
         else:
-            yield Entry(source["name"], data=path.read_bytes())
+            yield Entry(source["name"], data=store.files.get(source["sha256"]))
         return
     path = Path(source["path"])
     if path.is_dir():

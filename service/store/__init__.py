@@ -1,5 +1,6 @@
 """The store: a database (SQLite in the instance folder by default, PostgreSQL with ``DATABASE_URL``) and a
-content-addressed file store beside it. Plain Python; the Flask app and the CLI get one through :func:`store_for`."""
+content-addressed file store beside it (a folder, or S3-compatible object storage with ``FILE_STORE=s3://…``).
+Plain Python; the Flask app and the CLI get one through :func:`store_for`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.forms.catalog import Catalog, catalog
-from service.store.files import FileStore
+from service.store.files import FileStore, LocalFileStore
 from service.store.models import Campaign, Entity
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
@@ -35,10 +36,26 @@ def _private_file(path: str | None) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def open_file_store(location: str | Path, *, endpoint_url: str = "", region: str = "", access_key: str = "",
+                    secret_key: str = "", addressing_style: str = "") -> FileStore:
+    """The file store at ``location``: ``s3://bucket/prefix`` for object storage, anything else a folder.
+
+    Without ``access_key``/``secret_key`` the S3 client finds credentials the standard way
+    (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``~/.aws``, an instance role).
+    """
+    text = str(location)
+    if text.startswith("s3://"):
+        from service.store.objects import ObjectFileStore  # boto3 loads only where object storage is used
+
+        return ObjectFileStore.from_url(text, endpoint_url=endpoint_url, region=region, access_key=access_key,
+                                        secret_key=secret_key, addressing_style=addressing_style)
+    return LocalFileStore(Path(text))
+
+
 class Store:
     """Database + file store for one installation."""
 
-    def __init__(self, url: str, files: Path) -> None:
+    def __init__(self, url: str, files: Path | str | FileStore) -> None:
         self.url = url
         kwargs = {"future": True}
         if url.startswith("sqlite"):
@@ -48,7 +65,8 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        self.files = FileStore(files)
+        # A folder, an s3:// location (endpoint and keys then from the standard AWS_* environment), or a store made.
+        self.files: FileStore = open_file_store(files) if isinstance(files, str | Path) else files
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -87,10 +105,17 @@ def default_url(instance_path: str) -> str:
 
 
 def store_for(app) -> Store:
-    """The app's store, created on first use from ``DATABASE_URL`` / ``FILE_STORE`` (defaults: the instance folder)."""
+    """The app's store, created on first use from ``DATABASE_URL`` / ``FILE_STORE`` (defaults: the instance folder)
+    and, for ``FILE_STORE=s3://bucket/prefix``, the ``S3_*`` settings."""
     store = app.extensions.get("jth_store")
     if store is None:
         url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
-        files = app.config.get("FILE_STORE") or str(Path(app.instance_path) / "files")
-        store = app.extensions["jth_store"] = Store(url, Path(files))
+        location = str(app.config.get("FILE_STORE") or Path(app.instance_path) / "files")
+        config = app.config
+        files = open_file_store(location, endpoint_url=str(config.get("S3_ENDPOINT_URL") or ""),
+                                region=str(config.get("S3_REGION") or ""),
+                                access_key=str(config.get("S3_ACCESS_KEY") or ""),
+                                secret_key=str(config.get("S3_SECRET_KEY") or ""),
+                                addressing_style=str(config.get("S3_ADDRESSING_STYLE") or ""))
+        store = app.extensions["jth_store"] = Store(url, files)
     return store
