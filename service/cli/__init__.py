@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.cli import db, export, forms, ingest, mailin, notices, submissions, tokens, users
+from service.cli import backup, db, export, forms, ingest, mailin, notices, submissions, tokens, users, worker
 
 
 def init_app(app: Flask) -> None:
     """Register every command on the app's ``flask`` command line."""
     for command in (forms.forms, db.init_db, users.users, tokens.tokens, ingest.ingest, export.export,
-                    export.compile_command, submissions.submissions, notices.notices, mailin.mail):
+                    export.compile_command, submissions.submissions, notices.notices, mailin.mail, worker.worker,
+                    backup.backup):
         app.cli.add_command(command)
