@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAIL_SERVER="", MAIL_PORT=0, MAIL_FROM="", MAIL_USERNAME="", MAIL_PASSWORD="", MAIL_USE_STARTTLS=False,
         MAIL_USE_TLS=False, PUBLIC_URL="",
         # Mail in (service.jobs.mailin, `flask mail fetch`), from JTH_MAILIN_*; no MAILIN_HOST: no mailbox is read.
+        JOBS_RUN_HERE=True,  # False: this process only queues jobs; `flask worker` runs them
         MAILIN_HOST="", MAILIN_PORT=0, MAILIN_USER="", MAILIN_PASSWORD="", MAILIN_SSL=True, MAILIN_FOLDER="INBOX",
         # Files in object storage (service.store.objects) when JTH_FILE_STORE=s3://bucket/prefix, from JTH_S3_*;
         # without S3_ACCESS_KEY the keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or ~/.aws, a role).

@@ -80,8 +80,9 @@ class ThreadRunner:
     before it is marked done (so ``queue.join()`` waits until the jobs submitted so far have run).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, run_here: bool = True) -> None:
         self.store = store
+        self.run_here = run_here  # False: this process only queues (the web behind a `flask worker` process)
         self.queue: queue.Queue[int] = queue.Queue()
         self.thread = threading.Thread(target=self._loop, name="jth-jobs", daemon=True)
         self.started = False
@@ -93,6 +94,9 @@ class ThreadRunner:
             self.thread.start()
 
     def submit(self, job_id: int) -> None:
+        """Run the job here, or, when this process only queues, leave it queued in the database for the worker."""
+        if not self.run_here:
+            return
         self.start()
         self.queue.put(job_id)
 
@@ -139,5 +143,6 @@ def runner_for(app: Any) -> ThreadRunner:
     with _runner_lock:
         runner = app.extensions.get("jth_jobs")
         if runner is None:
-            runner = app.extensions["jth_jobs"] = ThreadRunner(store_for(app))
+            runner = app.extensions["jth_jobs"] = ThreadRunner(store_for(app),
+                                                               run_here=bool(app.config.get("JOBS_RUN_HERE", True)))
         return runner
