@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import threading
 
 from sqlalchemy import or_, update
 
@@ -53,3 +54,32 @@ def claim(store: Store, job_id: int) -> bool:
         result = s.execute(update(Job).where(Job.id == job_id, or_(Job.claimed_by.is_(None), Job.claimed_by == owner))
                            .values(claimed_by=me, heartbeat_at=utcnow()))
         return result.rowcount == 1
+
+
+class Heartbeat:
+    """While a claimed job runs, a thread of its own writes the claim's heartbeat every ``every`` seconds, so that a
+    long step (one LibreOffice conversion, one big PDF) never looks like a dead owner to another host: the work
+    itself no longer has to beat. Used as ``with Heartbeat(store, job_id): run(...)``."""
+
+    def __init__(self, store: Store, job_id: int, every: float = STALE.total_seconds() / 4) -> None:
+        self.store, self.job_id, self.every = store, job_id, every
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"jth-heartbeat-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                with self.store.session.begin() as s:
+                    s.execute(update(Job).where(Job.id == self.job_id, Job.claimed_by == self.me)
+                              .values(heartbeat_at=utcnow()))
+            except Exception:  # a missed beat is retried next time; the job must not die of it
+                continue
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(self.every + 5)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.jobs.admission import UNFINISHED
-from service.jobs.claim import claim
+from service.jobs.claim import Heartbeat, claim
 from service.jobs.compile import KIND as COMPILE_KIND
 from service.jobs.compile import run_compile_job
 from service.jobs.ingest import run_job
@@ -128,7 +128,8 @@ class ThreadRunner:
                 kind = job.kind
             if not claim(self.store, job_id):
                 return  # another worker process runs it
-            run_any(self.store, job_id, kind)
+            with Heartbeat(self.store, job_id):  # beats from its own thread, however long a step takes
+                run_any(self.store, job_id, kind)
         except Exception as exc:  # a job must never take the worker down with it
             log.exception("job %s failed", job_id)
             with self.store.session.begin() as s:
