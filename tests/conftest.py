@@ -41,6 +41,26 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def inbox():
+    """What the loopback SMTP server (``smtp``) received."""
+    from tests.support.smtp import Inbox
+
+    return Inbox()
+
+
+@pytest.fixture
+def smtp(inbox):
+    """A real SMTP server on 127.0.0.1 at a free port (aiosmtpd), its messages in ``inbox``."""
+    from tests.support.smtp import LoopbackSMTP
+
+    server = LoopbackSMTP(inbox, hostname="127.0.0.1", port=0)
+    server.start()
+    yield server
+    if server._thread is not None:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def lo_profile(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("lo-profile")

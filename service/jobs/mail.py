@@ -152,7 +152,8 @@ def _claim(store: Store, now: dt.datetime, limit: int) -> list[int]:
     return taken
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """Why a send failed, short enough to keep (the server's code and text, or the exception)."""
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return f"{exc.smtp_code} {text}"[:300]
@@ -168,7 +169,7 @@ def _record(store: Store, notice_id: int, now: dt.datetime, exc: BaseException |
             n.mail_state, n.sent_at, n.next_attempt_at = "sent", now, None
             return
         n.mail_state = "failed"
-        n.last_error = message("MAIL_SEND_FAILED", address=n.email or "—", reason=_reason(exc))
+        n.last_error = message("MAIL_SEND_FAILED", address=n.email or "—", reason=failure_reason(exc))
         n.next_attempt_at = now + backoff(n.attempts) if n.attempts < MAX_ATTEMPTS else None
 
 
@@ -210,16 +211,16 @@ def send_due(store: Store, settings: MailSettings, now: dt.datetime | None = Non
                 _record(store, notice_id, now, exc)
                 done.failed += 1
                 if isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
-                    conn = _close(conn)
+                    conn = close_quietly(conn)
             else:
                 _record(store, notice_id, now)
                 done.sent += 1
     finally:
-        _close(conn)
+        close_quietly(conn)
     return done
 
 
-def _close(conn: smtplib.SMTP | None) -> None:
+def close_quietly(conn: smtplib.SMTP | None) -> None:
     if conn is None:
         return None
     try:

@@ -20,7 +20,15 @@ from service.actions.mail_assign import submitter_units
 from service.actions.notices import BEIJING
 from service.actions.shapes import PAGES
 from service.forms.catalog import Catalog
-from service.jobs.mail import MAX_ATTEMPTS, PLATFORM, MailSettings, backoff, connect
+from service.jobs.mail import (
+    MAX_ATTEMPTS,
+    PLATFORM,
+    MailSettings,
+    backoff,
+    close_quietly,
+    connect,
+    failure_reason,
+)
 from service.problems.catalogue import message
 from service.store import Store
 from service.store.lifecycle import label
@@ -85,13 +93,6 @@ def compose_reply(row: MailMessage, settings: MailSettings, cat: Catalog | None 
     return msg
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"{exc.smtp_code} {text}"[:300]
-    return f"{type(exc).__name__}: {exc}"[:300]
-
-
 def _claim_replies(store: Store, now: dt.datetime, limit: int) -> list[int]:
     """The due replies this process sends, each claimed atomically (as the notices' outbox claims)."""
     with store.session() as s:
@@ -117,18 +118,8 @@ def _replied(store: Store, mail_id: int, now: dt.datetime, exc: BaseException | 
             row.reply_state, row.replied_at, row.reply_next_at, row.reply_error = "sent", now, None, ""
             return
         row.reply_state = "failed"
-        row.reply_error = message("MAIL_REPLY_FAILED", address=row.sender, reason=_reason(exc))
+        row.reply_error = message("MAIL_REPLY_FAILED", address=row.sender, reason=failure_reason(exc))
         row.reply_next_at = now + backoff(row.reply_attempts) if row.reply_attempts < MAX_ATTEMPTS else None
-
-
-def _close(conn: smtplib.SMTP | None) -> None:
-    if conn is None:
-        return None
-    try:
-        conn.quit()
-    except (OSError, smtplib.SMTPException):
-        conn.close()
-    return None
 
 
 def send_replies(store: Store, settings: MailSettings, now: dt.datetime | None = None, limit: int = 100,
@@ -149,10 +140,10 @@ def send_replies(store: Store, settings: MailSettings, now: dt.datetime | None =
                 _replied(store, mail_id, now, exc)
                 failed += 1
                 if isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
-                    conn = _close(conn)
+                    conn = close_quietly(conn)
             else:
                 _replied(store, mail_id, now)
                 sent += 1
     finally:
-        _close(conn)
+        close_quietly(conn)
     return sent, failed

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from service.actions.actor import Actor
@@ -21,43 +19,12 @@ from service.render.form import render
 from service.store.auth import create_user
 from service.store.models import Notice, User
 from tests.support.samples import sample
+from tests.support.smtp import LoopbackSMTP
 
 T0 = dt.datetime(2020, 11, 20, 8, tzinfo=dt.UTC)
 PUBLIC_URL = "https://jth.example.cn"
 
 
-class Inbox:
-    """What the server received: (recipients, parsed message)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.received.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.original_content, policy=policy.default)))
-        return "250 OK"
-
-
-class LoopbackSMTP(Controller):
-    """aiosmtpd's threaded server on 127.0.0.1; with port 0 it learns the free port the system gave it."""
-
-    def _trigger_server(self) -> None:
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-@pytest.fixture
-def inbox():
-    return Inbox()
-
-
-@pytest.fixture
-def smtp(inbox):
-    server = LoopbackSMTP(inbox, hostname="127.0.0.1", port=0)
-    server.start()
-    yield server
-    if server._thread is not None:
-        server.stop()
 
 
 def _settings(port: int):

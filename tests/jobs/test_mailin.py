@@ -26,7 +26,6 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
@@ -166,41 +165,6 @@ def mailbox(dovecot):
     return dovecot
 
 
-class Inbox:
-    """What the SMTP server received: (recipients, parsed message)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.received.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.original_content, policy=policy.default)))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [msg for rcpt, msg in self.received if rcpt == [address]]
-
-
-class LoopbackSMTP(Controller):
-    """aiosmtpd's threaded server on 127.0.0.1; with port 0 it learns the free port the system gave it."""
-
-    def _trigger_server(self) -> None:
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-@pytest.fixture
-def inbox():
-    return Inbox()
-
-
-@pytest.fixture
-def smtp(inbox):
-    server = LoopbackSMTP(inbox, hostname="127.0.0.1", port=0)
-    server.start()
-    yield server
-    if server._thread is not None:
-        server.stop()
 
 
 # ---- the platform's side ----------------------------------------------------------------------------------

@@ -19,24 +19,11 @@ from service.jobs.mail import sender_for
 from service.render.form import render
 from service.store.auth import create_user
 from service.store.models import Notice, User
-from tests.jobs.test_mail import Inbox, LoopbackSMTP
 from tests.support.browser import PASSWORD, login, shot
 from tests.support.samples import sample
+from tests.support.smtp import Inbox
 
 PUBLIC_URL = "https://jth.example.cn"
-
-
-@pytest.fixture
-def inbox():
-    return Inbox()
-
-
-@pytest.fixture
-def smtp(inbox):
-    server = LoopbackSMTP(inbox, hostname="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
