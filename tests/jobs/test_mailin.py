@@ -82,6 +82,77 @@ def _accounts() -> tuple[str, str, int, int]:
     return getpass.getuser(), grp.getgrgid(os.getgid()).gr_name, os.getuid(), os.getgid()
 
 
+def _dovecot_version(binary: str) -> tuple[int, ...]:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(x) for x in out.split()[0].split("-")[0].split(".")[:2])
+
+
+def _dovecot_conf(binary: str, root: Path, user: str, group: str, uid: int, gid: int, port: int) -> str:
+    """The configuration in the syntax of the installed Dovecot: 2.3 (Debian 12) or 2.4 (Debian 13), which renamed
+    most settings and must name its configuration version first."""
+    common = f"""protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+auth_mechanisms = plain
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+first_valid_uid = 1
+mail_uid = {uid}
+mail_gid = {gid}
+"""
+    if _dovecot_version(binary) >= (2, 4):
+        return f"""dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+{common}auth_allow_cleartext = yes
+mail_driver = maildir
+mail_home = {root}/mail/%{{user}}
+mail_path = ~/
+passdb passwd-file {{
+  passwd_file_path = {root}/passwd
+}}
+userdb static {{
+  fields {{
+    uid = {uid}
+    gid = {gid}
+    home = {root}/mail/%{{user}}
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    listen = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+    return f"""{common}disable_plaintext_auth = no
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
 @pytest.fixture(scope="module")
 def dovecot():
     """Dovecot on 127.0.0.1 at a free port, configured from scratch in a temporary folder (no system configuration):
@@ -97,40 +168,8 @@ def dovecot():
     os.chown(root / "mail", uid, gid)
     server = Dovecot(_free_port())
     (root / "passwd").write_text(f"{server.user}:{{PLAIN}}{server.password}::::::\n", encoding="utf-8")
-    (root / "dovecot.conf").write_text(f"""
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-default_internal_user = {user}
-default_internal_group = {group}
-default_login_user = {user}
-first_valid_uid = 1
-mail_uid = {uid}
-mail_gid = {gid}
-mail_location = maildir:{root}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {server.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-""", encoding="utf-8")
+    (root / "dovecot.conf").write_text(_dovecot_conf(binary, root, user, group, uid, gid, server.port),
+                                       encoding="utf-8")
     proc = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
     try:
