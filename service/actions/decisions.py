@@ -17,12 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.forms.catalog import Catalog
+from service.outputs.decision_titles import DOCUMENT_DECISION
 from service.parse.pipeline import revalidate
 from service.problems.report import ParseResult
 from service.store.audit import audit
 from service.store.models import ReviewDecision, Submission
-
-DOCUMENT_DECISION = "#"  # a decision path "#SUBMISSION_LATE": a reviewer accepted a document-level item
 
 
 def decisions_of(s: Session, submission_id: int) -> list[ReviewDecision]:

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.actions.decisions import DOCUMENT_DECISION
 from service.actions.intake import IntakeError
 from service.forms.catalog import Catalog, Form, catalog
 from service.forms.dates import official_date, shown_value
@@ -21,7 +20,7 @@ from service.office.convert.client import get_converter
 from service.office.convert.protocol import ConversionError
 from service.office.rejected import InputRejected
 from service.office.sniff import sniff
-from service.problems.catalogue import UnknownProblem, entry
+from service.outputs.decision_titles import decision_title, document_code
 from service.render.markup import Remark, mark, problem_remark
 from service.store import Store
 from service.store.lifecycle import label
@@ -74,13 +73,8 @@ def _decision_remarks(store: Store, sub: Submission, form: Form) -> list[Remark]
     out = []
     for d in decisions:
         who = f"（{names.get(d.user) or d.user}，{_day(d.created_at)}）{(d.note or '').strip()}"
-        if d.path.startswith(DOCUMENT_DECISION):
-            code = d.path[len(DOCUMENT_DECISION):]
-            try:
-                what = entry(code).title
-            except UnknownProblem:
-                what = code
-            out.append(Remark(f"复核结论：予以接受“{what}”{who}", highlight=False))
+        if document_code(d.path) is not None:
+            out.append(Remark(f"复核结论：予以接受“{decision_title(form, d.path)}”{who}", highlight=False))
             continue
         found = read.get(d.path)
         text = f"复核结论：{_shown(form, d.path, d.value)}{who}"

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.actions.decisions import DOCUMENT_DECISION, decisions_of
+from service.actions.decisions import decisions_of
 from service.actions.intake import acknowledged, attachment_problems, document_level_done
-from service.forms.catalog import Catalog, catalog
-from service.problems.catalogue import entry
+from service.forms.catalog import Catalog, Form, catalog
+from service.outputs.decision_titles import decision_title
 from service.store.lifecycle import label, transitions
 from service.store.models import ReviewDecision, Submission
 
@@ -57,17 +57,8 @@ def submission_summary(sub: Submission, cat: Catalog | None = None) -> dict[str,
     }
 
 
-def decision_shape(d: ReviewDecision, titles: dict[str, str]) -> dict[str, Any]:
-    if d.path.startswith(DOCUMENT_DECISION):
-        code = d.path[len(DOCUMENT_DECISION):]
-        try:
-            title = entry(code).title
-        except LookupError:
-            title = code
-    else:
-        parts = d.path.split(".")
-        key = f"{parts[0]}[].{parts[2]}" if len(parts) == 3 else parts[0]
-        title = titles.get(key, d.path) + (f"（第{int(parts[1]) + 1}行）" if len(parts) == 3 else "")
+def decision_shape(d: ReviewDecision, form: Form | None) -> dict[str, Any]:
+    title = decision_title(form, d.path)
     return {"path": d.path, "title": title, "action": d.action, "original": d.original, "value": d.value,
             "note": d.note, "user": d.user, "at": iso(d.created_at), "carried_from": d.carried_from}
 
@@ -93,8 +84,7 @@ def submission_detail(s: Session, sub: Submission, cat: Catalog | None = None) -
     decision that stands for it, the decisions, attachments and links."""
     cat = cat or catalog()
     form = cat.campaign(sub.campaign_id).forms.get(sub.form_id or "")
-    titles = {f.path: f.title for f in form.fields} if form else {}
-    decisions = [decision_shape(d, titles) for d in decisions_of(s, sub.id)]
+    decisions = [decision_shape(d, form) for d in decisions_of(s, sub.id)]
     latest = {d["path"]: d for d in decisions}
     report = sub.report
     fields = []

@@ -49,13 +49,14 @@ from service.office.convert.protocol import (
     ConversionError,
 )
 from service.office.sniff import ZIP, media_type
+from service.outputs.decision_titles import DOCUMENT_DECISION, decision_title
 from service.outputs.exports import current_submissions, rank_of_groups, submitter_order
 from service.outputs.pdf import Margins
 from service.outputs.pdf import html_pdf as render_html_pdf
 from service.outputs.pdf.images import pictures
 from service.outputs.pdf.sanitize import strip_active_content
 from service.outputs.pdf.stamp import Stamp, stamp_pages
-from service.problems.catalogue import UnknownProblem, entry, message
+from service.problems.catalogue import message
 from service.store import Store
 from service.store.audit import audit
 from service.store.lifecycle import LABELS
@@ -241,7 +242,6 @@ def placeholder_pdf(title: str, name: str, reason: str, where: str) -> bytes:
 
 # -- the reviewers' decisions ----------------------------------------------------------------------------------
 
-DOCUMENT_ITEM = "#"  # a decision on a document-level item, "#SUBMISSION_LATE" (service.actions.intake)
 REVIEW_COLUMNS = (("序号", "10mm"), ("栏目", "30mm"), ("文件中的内容", "28mm"), ("审核认定", "30mm"),
                   ("审核人、日期", "27mm"), ("说明", "38mm"))
 
@@ -259,25 +259,10 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def decision_title(form: Form | None, path: str) -> str:
-    """What a decision is about: the field's title (a table cell's with its row), or the catalogue's title of a
-    document-level item (#SUBMISSION_LATE → 逾期报送)."""
-    if path.startswith(DOCUMENT_ITEM):
-        try:
-            return entry(path[len(DOCUMENT_ITEM):]).title
-        except UnknownProblem:
-            return path
-    titles = {f.path: f.title for f in form.fields} if form else {}
-    parts = path.split(".")
-    if len(parts) == 3 and parts[1].isdigit():
-        return f"{titles.get(f'{parts[0]}[].{parts[2]}', parts[2])}（第{int(parts[1]) + 1}行）"
-    return titles.get(path, path)
-
-
 def as_read(sub: Submission, decision: ReviewDecision) -> str:
     """The value as read from the file; where none could be read, the text the file has there (both boxes of a
     choice ticked: "☑是　☑否")."""
-    if decision.path.startswith(DOCUMENT_ITEM):
+    if decision.path.startswith(DOCUMENT_DECISION):
         return "—"
     if decision.original not in (None, "", []):
         return shown(decision.original)
@@ -286,7 +271,7 @@ def as_read(sub: Submission, decision: ReviewDecision) -> str:
 
 
 def as_decided(decision: ReviewDecision) -> str:
-    if decision.path.startswith(DOCUMENT_ITEM):
+    if decision.path.startswith(DOCUMENT_DECISION):
         return "予以认可"
     return ("更正为：" if decision.action == "correct" else "确认：") + shown(decision.value)
 
