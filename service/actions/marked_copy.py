@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from service.actions.decisions import decisions_of
 from service.actions.intake import IntakeError
 from service.forms.catalog import Catalog, Form, catalog
 from service.forms.dates import official_date, shown_value
@@ -24,7 +25,7 @@ from service.outputs.decision_titles import decision_title, document_code
 from service.render.markup import Remark, mark, problem_remark
 from service.store import Store
 from service.store.lifecycle import label
-from service.store.models import ReviewDecision, Submission, User
+from service.store.models import Submission, User
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 RETURNED = "returned"
@@ -65,8 +66,7 @@ def _decision_remarks(store: Store, sub: Submission, form: Form) -> list[Remark]
     """One remark per reviewer decision on this version, at the decided field (on the title for a document-level
     one): 复核结论：value（who，day）note."""
     with store.session() as s:
-        decisions = list(s.scalars(select(ReviewDecision).where(ReviewDecision.submission_id == sub.id)
-                                   .order_by(ReviewDecision.id)))
+        decisions = decisions_of(s, sub.id)
         names = {u.username: u.display_name for u in s.scalars(select(User).where(
             User.username.in_({d.user for d in decisions})))} if decisions else {}
     read = {f["path"]: f for f in sub.report.get("fields", []) if f.get("path")}
