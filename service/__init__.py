@@ -75,6 +75,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAIL_USE_TLS=False, PUBLIC_URL="",
         # Mail in (service.jobs.mailin, `flask mail fetch`), from JTH_MAILIN_*; no MAILIN_HOST: no mailbox is read.
         JOBS_RUN_HERE=True,  # False: this process only queues jobs; `flask worker` runs them
+        # Celery with Redis (service.jobs.celery_runner) when set, e.g. redis://10.0.0.5:6379/0; else the embedded
+        # runner. JOB_CLAIM_TIMEOUT: seconds of silence after which another process or host takes a job over.
+        CELERY_BROKER="", JOB_CLAIM_TIMEOUT=60,
         MAILIN_HOST="", MAILIN_PORT=0, MAILIN_USER="", MAILIN_PASSWORD="", MAILIN_SSL=True, MAILIN_FOLDER="INBOX",
         # Files in object storage (service.store.objects) when JTH_FILE_STORE=s3://bucket/prefix, from JTH_S3_*;
         # without S3_ACCESS_KEY the keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or ~/.aws, a role).

@@ -12,8 +12,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from service.forms.catalog import catalog
+from service.jobs.dispatch import unfinished_jobs
 from service.jobs.ingest import create_job, run_job
-from service.jobs.runner import unfinished_jobs
 from service.jobs.summary import job_summary
 from service.outputs.exports import STATUS_LABELS
 from service.store import store_for

@@ -8,6 +8,11 @@ A deployment runs it as ``jth-worker.service`` beside the web processes (which t
 SIGTERM (``systemctl stop``) or Ctrl-C stops it cleanly: no new round starts, and the mail round and the job in
 progress get ``--stop-timeout`` seconds together to finish; a job still running after that is resumed by the next
 worker that starts (its claim names this process, which is gone).
+
+With ``JTH_CELERY_BROKER`` set, the jobs come from Celery instead (:mod:`service.jobs.celery_runner`): this command
+runs a Celery worker in the process (one job at a time; run one per host, or more) beside the same mail outbox, and
+``--poll`` is how often it sweeps for jobs whose worker was lost. SIGTERM is then Celery's warm shutdown: the job in
+progress ends first.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from service.jobs.mail import sender_for
-from service.jobs.runner import runner_for
+from service.jobs.runner import ThreadRunner, runner_for
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,10 @@ def worker(poll: float, stop_timeout: float) -> None:
     if not logging.getLogger().handlers:  # journald keeps what goes to stderr
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = current_app._get_current_object()
+    runner = runner_for(app)
+    if not isinstance(runner, ThreadRunner):
+        _celery_worker(app, runner, poll)
+        return
     stopping = threading.Event()
 
     def stop(signum: int, _frame) -> None:
@@ -45,7 +54,7 @@ def worker(poll: float, stop_timeout: float) -> None:
         stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    runner, sender = runner_for(app), sender_for(app)
+    sender = sender_for(app)
     try:
         runner.start()  # resumes what an earlier process left unfinished
         sender.start()
@@ -65,3 +74,19 @@ def worker(poll: float, stop_timeout: float) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _celery_worker(app, runner, poll: float) -> None:
+    """A Celery worker in this process, beside the mail outbox; Celery handles SIGTERM (warm) and SIGINT itself."""
+    sender = sender_for(app)
+    sender.start()
+    click.echo("后台任务进程已启动（Celery）：任务由消息队列分派；每 "
+               f"{poll:g} 秒检查一次失去执行进程的任务；通知邮件"
+               + ("按配置发送。" if sender.settings else "未配置邮件服务器，通知只在平台内显示。"), err=True)
+    try:
+        code = runner.work(every=poll)
+    finally:
+        sender.stop(timeout=30)
+    click.echo("后台任务进程已停止。", err=True)
+    if code:
+        raise SystemExit(code)

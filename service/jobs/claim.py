@@ -17,7 +17,12 @@ from sqlalchemy import or_, update
 from service.store import Store
 from service.store.models import Job, utcnow
 
-STALE = dt.timedelta(seconds=60)
+STALE = dt.timedelta(seconds=60)  # the default; an installation sets Store.claim_timeout (JTH_JOB_CLAIM_TIMEOUT)
+
+
+def stale_after(store: Store) -> dt.timedelta:
+    """How long a claim's owner may stay silent before another process or host takes the job over."""
+    return dt.timedelta(seconds=store.claim_timeout) if getattr(store, "claim_timeout", None) else STALE
 
 
 def _owner_alive(owner: str | None) -> bool:
@@ -48,7 +53,7 @@ def claim(store: Store, job_id: int) -> bool:
         if job is None or job.state in ("done", "failed"):
             return False
         owner = job.claimed_by
-        stale = job.heartbeat_at is None or _aware(job.heartbeat_at) < utcnow() - STALE
+        stale = job.heartbeat_at is None or _aware(job.heartbeat_at) < utcnow() - stale_after(store)
         if owner not in (None, me) and _owner_alive(owner) and not stale:
             return False
         result = s.execute(update(Job).where(Job.id == job_id, or_(Job.claimed_by.is_(None), Job.claimed_by == owner))
@@ -59,10 +64,12 @@ def claim(store: Store, job_id: int) -> bool:
 class Heartbeat:
     """While a claimed job runs, a thread of its own writes the claim's heartbeat every ``every`` seconds, so that a
     long step (one LibreOffice conversion, one big PDF) never looks like a dead owner to another host: the work
-    itself no longer has to beat. Used as ``with Heartbeat(store, job_id): run(...)``."""
+    itself no longer has to beat. Used as ``with Heartbeat(store, job_id): run(...)``. It beats four times per
+    claim timeout, so one missed beat (a busy database) never loses the claim."""
 
-    def __init__(self, store: Store, job_id: int, every: float = STALE.total_seconds() / 4) -> None:
-        self.store, self.job_id, self.every = store, job_id, every
+    def __init__(self, store: Store, job_id: int, every: float | None = None) -> None:
+        self.store, self.job_id = store, job_id
+        self.every = every if every is not None else stale_after(store).total_seconds() / 4
         self.me = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"jth-heartbeat-{job_id}", daemon=True)

@@ -1,15 +1,13 @@
-"""Where jobs run: the :class:`JobRunner` interface, the in-process :class:`ThreadRunner`, and the dispatch from a
-job's kind to the code that runs it.
+"""Where jobs run: the :class:`JobRunner` interface, the in-process :class:`ThreadRunner`, and the choice between it
+and Celery (:func:`runner_for`).
 
 :class:`ThreadRunner` runs jobs in a worker thread of this process (started with the app) and resumes unfinished
-jobs when it starts. A deployment that outgrows one machine implements :class:`JobRunner` on its task queue and
-calls the same :func:`run_any`. Every job claims its row first (:mod:`service.jobs.claim`), so runners in several
-processes never run one job twice.
-
-Order is fair, not first come first served: staff's jobs first, then every user's oldest job before anyone's
-second (:func:`fair_order`). A unit that queues many compilations therefore delays a staff ingest by at most the
-one job already running, and other units by one job of its own each round; :func:`service.jobs.admission.admit`
-caps how many jobs one user may have waiting at all.
+jobs when it starts; it is the default and needs no server. Past one machine, ``CELERY_BROKER`` selects
+:class:`service.jobs.celery_runner.CeleryRunner` (Celery with Redis), which calls the same
+:func:`service.jobs.dispatch.run_fairest`.
+Every job claims its row first (:mod:`service.jobs.claim`), so runners in several processes or hosts never run one
+job twice.
+The order (staff first, then round by round over users) and the claim are in :mod:`service.jobs.dispatch`.
 """
 
 from __future__ import annotations
@@ -19,58 +17,22 @@ import queue
 import threading
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.jobs.admission import UNFINISHED
-from service.jobs.claim import Heartbeat, claim
-from service.jobs.compile import KIND as COMPILE_KIND
-from service.jobs.compile import run_compile_job
-from service.jobs.ingest import run_job
+from service.jobs.dispatch import fair_order, run_claimed
 from service.store import Store, store_for
-from service.store.models import Job, User
 
 log = logging.getLogger(__name__)
-STAFF = "admin"
 
 _runner_lock = threading.Lock()
 
 
 class JobRunner(Protocol):
-    """Where jobs run: in this process (:class:`ThreadRunner`) or on a distributed task queue."""
+    """Where jobs run: in this process (:class:`ThreadRunner`) or on Celery (:class:`CeleryRunner`)."""
+
+    def start(self) -> None: ...
 
     def submit(self, job_id: int) -> None: ...
-
-
-def fair_order(store: Store) -> list[int]:
-    """Unfinished jobs in the order they should run: staff first, then round by round over users (each user's
-    oldest job, then each one's second …), oldest first within a round."""
-    with store.session() as s:
-        rows = s.execute(select(Job.id, Job.created_by, User.role).outerjoin(User, User.username == Job.created_by)
-                         .where(Job.state.in_(UNFINISHED)).order_by(Job.id)).all()
-    seen: dict[str, int] = {}
-    keyed = []
-    for job_id, created_by, role in rows:
-        rank = seen[created_by] = seen.get(created_by, -1) + 1
-        keyed.append((role != STAFF, rank, job_id))
-    return [job_id for *_, job_id in sorted(keyed)]
-
-
-def unfinished_jobs(store: Store, kind: str | None = None) -> list[int]:
-    """Jobs not yet done or failed, oldest first (of one kind, or all)."""
-    query = select(Job.id).where(Job.state.in_(UNFINISHED))
-    if kind:
-        query = query.where(Job.kind == kind)
-    with store.session() as s:
-        return list(s.scalars(query.order_by(Job.id)))
-
-
-def run_any(store: Store, job_id: int, kind: str) -> None:
-    """Run a job of any kind to its end (what a runner calls)."""
-    if kind == COMPILE_KIND:
-        run_compile_job(store, job_id)
-    else:
-        run_job(store, job_id)
 
 
 class ThreadRunner:
@@ -117,33 +79,23 @@ class ThreadRunner:
             if job_id is None:
                 return
             passed.add(job_id)
-            self._run_one(job_id)
-
-    def _run_one(self, job_id: int) -> None:
-        try:
-            with self.store.session() as s:
-                job = s.get(Job, job_id)
-                if job is None or job.state in ("done", "failed"):
-                    return
-                kind = job.kind
-            if not claim(self.store, job_id):
-                return  # another worker process runs it
-            with Heartbeat(self.store, job_id):  # beats from its own thread, however long a step takes
-                run_any(self.store, job_id, kind)
-        except Exception as exc:  # a job must never take the worker down with it
-            log.exception("job %s failed", job_id)
-            with self.store.session.begin() as s:
-                job = s.get(Job, job_id)
-                if job is not None:
-                    job.state, job.error = "failed", str(exc)[:2000]
+            run_claimed(self.store, job_id)
 
 
-def runner_for(app: Any) -> ThreadRunner:
+def runner_for(app: Any) -> JobRunner:
     """The app's job runner, made once per app (the pages, the API and the autostart share it; the lock keeps two
-    first requests from making two). It starts on first use, or when the app starts it under a web server."""
+    first requests from making two): Celery when ``CELERY_BROKER`` is set (:mod:`service.jobs.celery_runner`),
+    else the in-process :class:`ThreadRunner`, which starts on first use or when the app starts it under a web
+    server."""
     with _runner_lock:
         runner = app.extensions.get("jth_jobs")
         if runner is None:
-            runner = app.extensions["jth_jobs"] = ThreadRunner(store_for(app),
-                                                               run_here=bool(app.config.get("JOBS_RUN_HERE", True)))
+            store = store_for(app)
+            if broker := str(app.config.get("CELERY_BROKER") or ""):
+                from service.jobs.celery_runner import CeleryRunner  # Celery loads only where it is configured
+
+                runner = CeleryRunner(store, broker)
+            else:
+                runner = ThreadRunner(store, run_here=bool(app.config.get("JOBS_RUN_HERE", True)))
+            app.extensions["jth_jobs"] = runner
         return runner

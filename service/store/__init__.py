@@ -67,6 +67,9 @@ class Store:
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         # A folder, an s3:// location (endpoint and keys then from the standard AWS_* environment), or a store made.
         self.files: FileStore = open_file_store(files) if isinstance(files, str | Path) else files
+        # Seconds a job's claim may go without a heartbeat before another process or host takes the job over
+        # (service.jobs.claim); JTH_JOB_CLAIM_TIMEOUT. Shorter is quicker to recover from a lost worker.
+        self.claim_timeout: float = 60.0
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -118,4 +121,5 @@ def store_for(app) -> Store:
                                 secret_key=str(config.get("S3_SECRET_KEY") or ""),
                                 addressing_style=str(config.get("S3_ADDRESSING_STYLE") or ""))
         store = app.extensions["jth_store"] = Store(url, files)
+        store.claim_timeout = float(config.get("JOB_CLAIM_TIMEOUT") or 60)
     return store

@@ -7,8 +7,9 @@ import pytest
 from service.actions.intake import IntakeError
 from service.jobs.admission import MAX_WAITING, MAX_WAITING_DEFAULT
 from service.jobs.compile import create_compile_job
+from service.jobs.dispatch import fair_order
 from service.jobs.ingest import create_job
-from service.jobs.runner import ThreadRunner, fair_order
+from service.jobs.runner import ThreadRunner
 from service.store.auth import create_user
 from service.store.models import Job
 
