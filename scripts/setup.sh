@@ -3,7 +3,8 @@
 #   setup.sh run   the service: LibreOffice (writer, calc, UNO), Noto CJK fonts, Pango for WeasyPrint, a venv
 #                  with requirements.txt (the lock, hashes required)
 #   setup.sh test  the same plus PostgreSQL, chromium (and libatomic1 for Playwright's node), poppler-utils, dovecot (IMAP),
-#                  nginx and systemd's systemd-analyze (deploy/ is tested with them), redis-server (the Celery broker),
+#                  nginx and systemd's systemd-analyze (deploy/ is tested with them), redis-server (the Celery
+#                  broker), iproute2 (the two-host test makes its hosts as network namespaces),
 #                  wkhtmltopdf where the release still has it (Debian 12), and requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ LOCK=requirements.txt
 case "$profile" in
   run) ;;
   test)
-    DEBS="$DEBS postgresql chromium libatomic1 poppler-utils dovecot-imapd nginx systemd redis-server"
+    DEBS="$DEBS postgresql chromium libatomic1 poppler-utils dovecot-imapd nginx systemd redis-server iproute2"
     OPTIONAL="wkhtmltopdf"  # the second HTML → PDF engine, tested where the release ships it
     LOCK=requirements-dev.txt ;;
   *) echo "usage: setup.sh run|test" >&2; exit 2 ;;
