@@ -1,8 +1,11 @@
-"""Hosts for the tests that need more than one machine: Linux network namespaces made by the test (``ip netns``),
-joined by veth pairs, each process given its own host name (``unshare --uts``).
+"""Hosts for the tests that need more than one machine: Linux network namespaces made by the test, joined by veth
+pairs, each process given its own host name (``unshare --uts``).
 
-Nothing touches the network of the machine running the tests: the links are made directly inside the namespaces,
-and everything (processes, links, namespaces) is removed at the end.
+A host is a namespace held by a process of its own (``unshare --net``); programs enter it with ``nsenter``. No
+``ip netns`` names, so nothing is mounted (``ip netns add`` needs a mount namespace it can make rslave, which a
+chroot such as CI's fresh Debian does not allow). Nothing touches the network of the machine running the tests:
+each veth pair is made inside one namespace with its peer given to the other by PID. Everything (processes, links,
+namespaces) goes when the holders are killed at the end.
 """
 
 from __future__ import annotations
@@ -23,32 +26,41 @@ def require_netns() -> None:
     """Fail (not skip) where the test cannot make namespaces: the test command runs as root with iproute2."""
     if os.geteuid() != 0:
         pytest.fail("两台主机的测试需要 root 权限（创建网络命名空间）：以 root 运行 ./scripts/test.sh")
-    if shutil.which("ip") is None:
-        pytest.fail("没有 ip 命令：bash scripts/setup.sh test 会安装 iproute2")
+    for program, package in (("ip", "iproute2"), ("nsenter", "util-linux"), ("unshare", "util-linux")):
+        if shutil.which(program) is None:
+            pytest.fail(f"没有 {program} 命令：bash scripts/setup.sh test 会安装 {package}")
 
 
 class Hosts:
-    """Namespaces named ``jth-<name>-<random>``; ``link(a, b, net)`` joins two with a /24 (a gets .1, b .2)."""
+    """Hosts by name; ``link(a, b, net)`` joins two with a /24 (a gets .1, b .2)."""
 
     def __init__(self) -> None:
         self.tag = secrets.token_hex(3)
-        self.names: dict[str, str] = {}
+        self.holders: dict[str, subprocess.Popen] = {}
         self.addresses: dict[tuple[str, str], str] = {}
         self.procs: list[subprocess.Popen] = []
 
     def add(self, name: str) -> None:
-        ns = self.names[name] = f"jth-{name}-{self.tag}"
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"], start_new_session=True)
+        self.holders[name] = holder
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):  # until unshared
+            if holder.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"unshare --net failed for host {name}")
+            time.sleep(0.02)
+        self._ip(name, "link", "set", "lo", "up")
+
+    def _ip(self, host: str, *args: str) -> None:
+        subprocess.run([*self.prefix(host), "ip", *args], check=True, capture_output=True)
 
     def link(self, a: str, b: str, net: str) -> None:
         """A veth pair between hosts a and b on ``net`` (e.g. ``10.77.1``): a is net.1, b is net.2."""
         end_a, end_b = f"v{self.tag}{len(self.addresses)}a", f"v{self.tag}{len(self.addresses)}b"
-        subprocess.run(["ip", "link", "add", end_a, "netns", self.names[a], "type", "veth", "peer", "name", end_b,
-                        "netns", self.names[b]], check=True)
+        self._ip(a, "link", "add", end_a, "type", "veth", "peer", "name", end_b, "netns",
+                 str(self.holders[b].pid))
         for host, end, ip in ((a, end_a, f"{net}.1"), (b, end_b, f"{net}.2")):
-            subprocess.run(["ip", "-n", self.names[host], "addr", "add", f"{ip}/24", "dev", end], check=True)
-            subprocess.run(["ip", "-n", self.names[host], "link", "set", end, "up"], check=True)
+            self._ip(host, "addr", "add", f"{ip}/24", "dev", end)
+            self._ip(host, "link", "set", end, "up")
         self.addresses[(a, b)], self.addresses[(b, a)] = f"{net}.1", f"{net}.2"
 
     def address(self, of: str, seen_from: str) -> str:
@@ -57,7 +69,7 @@ class Hosts:
 
     def prefix(self, host: str, hostname: str | None = None) -> list[str]:
         """The command prefix that runs a program on ``host`` (with its own host name, when given)."""
-        base = ["ip", "netns", "exec", self.names[host]]
+        base = ["nsenter", f"--net=/proc/{self.holders[host].pid}/ns/net"]
         if hostname:
             base += ["unshare", "--uts", "sh", "-c", f'hostname {hostname} && exec "$@"', "sh"]
         return base
@@ -92,13 +104,19 @@ class Hosts:
         for proc in self.procs:
             if proc.poll() is None:
                 self.kill(proc, signal.SIGTERM)
-        for ns in self.names.values():
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-            for pid in pids:
+        spaces = set()
+        for holder in self.holders.values():
+            try:
+                spaces.add(os.readlink(f"/proc/{holder.pid}/ns/net"))
+            except OSError:
+                pass
+        for entry in Path("/proc").iterdir():  # anything else still in a host's network: a daemon that forked off
+            if entry.name.isdigit() and int(entry.name) not in {h.pid for h in self.holders.values()}:
                 try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
+                    if os.readlink(entry / "ns" / "net") in spaces:
+                        os.kill(int(entry.name), signal.SIGKILL)
+                except (OSError, ProcessLookupError):
                     pass
-            if pids:
-                time.sleep(0.5)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        for holder in self.holders.values():
+            holder.kill()
+            holder.wait(10)
