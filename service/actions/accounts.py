@@ -57,13 +57,13 @@ def _staff(actor: Actor) -> None:
 
 
 def _unit_name(cat: Catalog, entity_id: str | None) -> str:
+    """The name of a unit on any list a campaign names (submitters, supervisors, its forms' entities …)."""
     if not entity_id:
         return ""
-    for source in sorted(cat.reference):
-        for row in cat.entities(source):
-            if row.get("id") == entity_id:
-                return row["name"]
-    raise IntakeError("ACCOUNT_UNIT_UNKNOWN", unit=str(entity_id)[:60])
+    found = cat.unit(entity_id)
+    if found is None:
+        raise IntakeError("ACCOUNT_UNIT_UNKNOWN", unit=str(entity_id)[:60])
+    return found[1]["name"]
 
 
 def create_account(store: Store, actor: Actor, username: str, role: str, entity_id: str | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.actions.scan_check import kept
 from service.forms.catalog import Catalog
 from service.outputs.decision_titles import DOCUMENT_DECISION
 from service.parse.pipeline import revalidate
@@ -46,6 +47,7 @@ def reapply(s: Session, sub: Submission, cat: Catalog) -> None:
     revalidate(result, cat, {p for p in paths if not p.startswith(DOCUMENT_DECISION)}, received_at=received,
                submitter=sub.recommender_id)
     report = result.to_dict()
+    report["warnings"] += [p for p in kept(sub.report) if p not in report["warnings"]]  # the stamped copy's notes
     report["record"] = as_read
     report["decisions"] = sorted(paths)
     sub.report = report

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.actions.decisions import DOCUMENT_DECISION, carry_decisions
 from service.actions.filenames import clean_name
+from service.actions.scan_check import Pictures, compare, electronic, scanned, stamped_kind
 from service.forms.catalog import Catalog, catalog
 from service.forms.names import normalize_name
 from service.office.sniff import OLE, PDF, RTF, ZIP, media_type
@@ -67,7 +68,8 @@ class Received:
     sha256: str
     upload_id: int
     submission_id: int | None
-    outcome: str  # new | duplicate | superseded (a new version replaced an older one)
+    outcome: str  # new | duplicate | superseded (a new version replaced an older one) | attached (a stamped scan
+    # of the current electronic submission, kept as its 盖章扫描件 and checked against it)
     status: str  # accepted | needs_review | rejected | late | unreadable
     code: str = ""
     message: str = ""
@@ -243,11 +245,16 @@ def _duplicate(filename: str, sha: str, upload_id: int, existing: Submission) ->
 
 def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, upload_id: int, filename: str,
                     campaign_id: str, recommender_id: str, uploader: str, received: dt.datetime, cat: Catalog,
-                    attachments: list[tuple[str, str, bytes, str]] = ()) -> Received:
-    """File a parsed form as a submission inside the caller's transaction (superseding the current version)."""
+                    attachments: list[tuple[str, str, bytes, str]] = (), pictures: Pictures | None = None) -> Received:
+    """File a parsed form as a submission inside the caller's transaction (superseding the current version).
+
+    A scan of a form whose current submission for the same group is an electronic copy does not supersede it: it
+    is attached to it as its stamped copy and checked against it. ``pictures`` are the cells read from pictures."""
     existing = _duplicate_of(s, campaign_id, recommender_id, sha)
     if existing is not None:
         return _duplicate(filename, sha, upload_id, existing)
+    if pictures is not None:
+        pictures.save(store, s)
     mismatch = _submitter_problem(result, cat, recommender_id)
     if mismatch is not None:
         result.add(mismatch)
@@ -257,6 +264,10 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
     current = None if key.startswith(("upload:", "file:")) else s.scalar(select(Submission).where(
         Submission.campaign_id == campaign_id, Submission.recommender_id == recommender_id,
         Submission.form_id == result.form, Submission.entity_key == key, Submission.is_current.is_(True)))
+    kind = stamped_kind(cat, campaign_id, result.form) if current is not None and result.form else None
+    if kind and scanned(report) and electronic(current.report):
+        return _attach_stamped(s, store, current, result, kind, sha=sha, upload_id=upload_id, filename=filename,
+                               uploader=uploader, cat=cat)
     sub = Submission(campaign_id=campaign_id, recommender_id=recommender_id, form_id=result.form,
                      entity_key=key, version=(current.version + 1) if current else 1, sha256=sha,
                      upload_id=upload_id, original_name=clean_name(filename), status="", readable=result.readable,
@@ -314,19 +325,22 @@ def receive(
         existing = _duplicate_of(s, campaign_id, recommender_id, sha)
         if existing is not None:
             return _duplicate(filename, sha, upload_id, existing)
+    pictures = Pictures()
     result = parsed or parse(data, filename, campaign=campaign_id, received_at=received, cat=cat,
-                             submitter=recommender_id)
+                             submitter=recommender_id, keep_picture=pictures)
     try:
         with store.session.begin() as s:
             got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=filename,
                                   campaign_id=campaign_id, recommender_id=recommender_id, uploader=uploader,
-                                  received=received, cat=cat, attachments=checked)
+                                  received=received, cat=cat, attachments=checked, pictures=pictures)
     except IntegrityError:
         # The same bytes arrived twice at the same moment: the other request filed them.
         with store.session() as s:
             other = _duplicate_of(s, campaign_id, recommender_id, sha)
             return Received(filename, sha, upload_id, other.id if other else None, "duplicate",
                             other.status if other else "unreadable")
+    if got.outcome in ("new", "superseded") and got.submission_id is not None:
+        got.status = check_stamped_copy(store, got.submission_id, uploader, cat) or got.status
     if refresh and got.outcome != "duplicate":
         refresh_related(store, campaign_id, recommender_id, cat)
         with store.session() as s:
@@ -443,6 +457,7 @@ def _entity_name(cat: Catalog, campaign_id: str, entity_id: str) -> str:
 
 def add_attachment(store: Store, submission_id: int, kind: str, filename: str, data: bytes, uploader: str,
                    cat: Catalog | None = None) -> Attachment:
+    """Attach a file to a submission; a stamped copy (盖章扫描件) of an electronic one is read and checked against it."""
     cat = cat or catalog()
     filename = clean_name(filename)
     with store.session.begin() as s:
@@ -459,4 +474,69 @@ def add_attachment(store: Store, submission_id: int, kind: str, filename: str, d
         s.flush()
         sub.status = effective_status(sub, cat)
         audit(s, uploader, "attach", f"submission:{sub.id}", kind=kind, name=filename, sha256=sha)
-        return att
+        stamped = kind == stamped_kind(cat, sub.campaign_id, sub.form_id)
+    if stamped:
+        check_stamped_copy(store, submission_id, uploader, cat, att.id)
+    return att
+
+
+def check_stamped_copy(store: Store, submission_id: int, uploader: str, cat: Catalog | None = None,
+                       attachment_id: int | None = None) -> str | None:
+    """Read the submission's stamped copy (the attachment given, else its latest 盖章扫描件) and check it against
+    the electronic record (:mod:`service.actions.scan_check`); the status it leaves, None when there was nothing
+    to check (no stamped copy, or the submission is no electronic form). Parsed outside any transaction."""
+    cat = cat or catalog()
+    with store.session() as s:
+        sub = s.get(Submission, submission_id)
+        kind = stamped_kind(cat, sub.campaign_id, sub.form_id) if sub is not None and sub.form_id else None
+        if kind is None or not electronic(sub.report):
+            return None
+        atts = [a for a in sub.attachments if a.kind == kind and a.media in ("pdf", "image")
+                and attachment_id in (None, a.id)]
+        if not atts:
+            return None
+        att = atts[-1]
+        att_id, name, sha = att.id, att.original_name, att.sha256
+        campaign_id, recommender_id, received = sub.campaign_id, sub.recommender_id, sub.received_at
+    if received is not None and received.tzinfo is None:  # SQLite keeps no offset; the store writes UTC
+        received = received.replace(tzinfo=dt.UTC)
+    pictures = Pictures()
+    scan = parse(store.files.get(sha), name, campaign=campaign_id, received_at=received, cat=cat,
+                 submitter=recommender_id, keep_picture=pictures)
+    with store.session.begin() as s:
+        sub = s.get(Submission, submission_id)
+        pictures.save(store, s)
+        return _apply_check(s, sub, scan, name=name, sha=sha, attachment_id=att_id, uploader=uploader, cat=cat)
+
+
+def _apply_check(s: Session, sub: Submission, scan: ParseResult, *, name: str, sha: str, attachment_id: int,
+                 uploader: str, cat: Catalog) -> str:
+    """The check's items into the electronic submission's report, its status again, one audit entry."""
+    sub.report = compare(sub.report, scan, file=name, attachment_id=attachment_id, sha256=sha)
+    before, sub.status = sub.status, effective_status(sub, cat)
+    check = sub.report["metrics"]["scan_check"]
+    audit(s, uploader, "scan_check", f"submission:{sub.id}", attachment=attachment_id, sha256=sha,
+          compared=check["compared"], differs=sorted(check["fields"]),
+          unsealed=sum(1 for p in check["seals"] if p.get("ocr") and not p.get("sealed")),
+          unchecked=check.get("unchecked", ""), before=before, after=sub.status)
+    return sub.status
+
+
+def _attach_stamped(s: Session, store: Store, current: Submission, scan: ParseResult, kind: str, *, sha: str,
+                    upload_id: int, filename: str, uploader: str, cat: Catalog) -> Received:
+    """A scan of the form the unit already sent electronically: kept as that submission's stamped copy (the
+    electronic one stays current) and checked against it."""
+    if any(a.sha256 == sha for a in current.attachments):
+        return Received(filename, sha, upload_id, current.id, "duplicate", current.status,
+                        message=f"与第 {current.id} 号提交已有的盖章扫描件内容完全相同，未重复计入。")
+    media = media_of(store.files.get(sha), filename) or "pdf"
+    att = Attachment(kind=kind, sha256=sha, original_name=clean_name(filename), media=media)
+    current.attachments.append(att)
+    s.flush()
+    audit(s, uploader, "attach", f"submission:{current.id}", kind=kind, name=att.original_name, sha256=sha,
+          upload=upload_id)
+    status = _apply_check(s, current, scan, name=att.original_name, sha=sha, attachment_id=att.id,
+                          uploader=uploader, cat=cat)
+    code, message_ = first_reason(current.report, current.cross_problems, attachment_problems(current, cat))
+    return Received(filename, sha, upload_id, current.id, "attached", status, code=code, message=message_,
+                    extra={"attachment_id": att.id})

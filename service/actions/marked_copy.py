@@ -1,6 +1,6 @@
 """A submission's file marked up for its unit (Word comments / Excel cell comments), for web and API alike.
 
-The copy says, at each place: the problems found there; what a reviewer decided about a value (复核结论, who and
+The copy says, at each place: the problems found there (the stamped copy's differences from this one among them); what a reviewer decided about a value (复核结论, who and
 when); and, on the title, the staff's message when the file was sent back (退回修改). Each comment spans the value
 it is about.
 """
@@ -95,6 +95,8 @@ def marked_copy(store: Store, sub: Submission, cat: Catalog | None = None) -> tu
         form = cat.form(sub.report.get("campaign") or sub.campaign_id, sub.form_id)
     except LookupError as exc:
         raise IntakeError("MARKUP_UNAVAILABLE", "unknown_form") from exc
+    if (sub.report.get("metrics") or {}).get("scan"):  # a PDF or a picture: pages, no document to comment in
+        raise IntakeError("MARKUP_UNAVAILABLE", "pages")
     kind = form.kind
     content = store.files.get(sub.sha256)
     try:

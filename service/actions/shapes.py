@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.actions.decisions import decisions_of
 from service.actions.intake import acknowledged, attachment_problems, document_level_done
+from service.actions.scan_check import CHECK, picture_for
 from service.forms.catalog import Catalog, Form, catalog
 from service.outputs.decision_titles import decision_title
 from service.store.lifecycle import label, transitions
@@ -63,18 +64,27 @@ def decision_shape(d: ReviewDecision, form: Form | None) -> dict[str, Any]:
             "note": d.note, "user": d.user, "at": iso(d.created_at), "carried_from": d.carried_from}
 
 
+def picture_url(submission_id: int, sha256: str | None) -> str | None:
+    """Where the picture of a value read from a scan is shown (its unit and the staff only)."""
+    return f"{PAGES}/submissions/{submission_id}/pictures/{sha256}" if sha256 else None
+
+
 def problem_rows(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
-    """Every problem of the file, errors first: its own, across files, missing attachments."""
+    """Every problem of the file, errors first: its own, across files, missing attachments. A value read from a
+    scan comes with the picture of its cell."""
     report = sub.report
     done = acknowledged(report)
     out = []
     for p in [*report.get("errors", []), *sub.cross_problems, *report.get("warnings", [])]:
         settled = document_level_done(p, done)  # a reviewer took it in: shown as settled, not as waiting
+        picture = picture_for(report, p)
         out.append({"code": p["code"], "severity": "info" if settled else p["severity"], "title": p.get("title", ""),
                     "where": (p.get("where") or {}).get("text", ""),
                     "message": ("（已确认受理）" if settled else "") + p["message"],
-                    "path": p.get("path", ""), "candidates": p.get("candidates", [])})
-    out += [{**p, "where": "", "title": "", "path": "", "candidates": []} for p in attachment_problems(sub, cat)]
+                    "path": p.get("path", ""), "candidates": p.get("candidates", []),
+                    "picture": picture, "picture_url": picture_url(sub.id, picture)})
+    out += [{**p, "where": "", "title": "", "path": "", "candidates": [], "picture": None, "picture_url": None}
+            for p in attachment_problems(sub, cat)]
     order = {"error": 0, "review": 1, "info": 2}
     return sorted(out, key=lambda p: order.get(p["severity"], 3))
 
@@ -98,7 +108,7 @@ def submission_detail(s: Session, sub: Submission, cat: Catalog | None = None) -
         **submission_summary(sub, cat),
         "record": sub.record, "record_as_read": report.get("record", {}),
         "identified_by": report.get("identified_by", ""), "metrics": report.get("metrics", {}),
-        "report": report, "cross_problems": sub.cross_problems,
+        "report": report, "cross_problems": sub.cross_problems, "scan_check": report.get("metrics", {}).get(CHECK),
         "problems": problem_rows(sub, cat), "fields": fields, "decisions": decisions,
         "attachments": [{"id": a.id, "kind": a.kind, "file": a.original_name, "media": a.media, "sha256": a.sha256,
                          "created_at": iso(a.created_at),

@@ -338,8 +338,9 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "name": {"type": "string"}, "sha256": SHA256, "upload_id": {"type": "integer"},
                 "submission_id": {"type": "integer"},
-                "outcome": {"type": "string", "enum": ["new", "duplicate", "superseded"],
-                            "description": "new 新提交；superseded 替代了同一集团的旧版本；duplicate 与已提交文件完全相同"},
+                "outcome": {"type": "string", "enum": ["new", "duplicate", "superseded", "attached"],
+                            "description": "new 新提交；superseded 替代了同一集团的旧版本；duplicate 与已提交文件完全相同；"
+                                           "attached 同一集团电子版的盖章扫描件，作为其附件保存并与电子版逐项核对"},
                 "status": {"type": "string", "enum": list(STATUSES)},
                 "code": {"type": "string", "description": "第一个错误的错误码（无错误时为空）"},
                 "message": {"type": "string"}, "submission": _ref("Submission"),
@@ -543,7 +544,8 @@ def _paths() -> dict[str, Any]:
                 "summary": "提交一份填好的表单（可附带附件）",
                 "description": "文件先按内容摘要保存，再解析、校验并建立提交记录。推荐单位账号以本单位名义提交；"
                                "管理员须用 recommender 指明代哪个单位提交。同一单位再次提交完全相同的文件时返回 200 "
-                               "和已有的提交（outcome=duplicate），不重复计入；同一集团的新版本替代旧版本（outcome=superseded）。"
+                               "和已有的提交（outcome=duplicate），不重复计入；同一集团的新版本替代旧版本（outcome=superseded）；"
+                               "已有电子版时，同一集团的扫描件作为电子版的盖章扫描件保存并逐项核对（outcome=attached）。"
                                f"一次请求最多 {MAX_FILES} 个文件。",
                 "parameters": [_p("campaign_id")],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("SubmitForm")}}},

@@ -1,16 +1,21 @@
-"""``flask backup create|verify|restore``: one archive with the database and every stored file, and its way back.
+"""``flask backup create|verify|restore``: one archive with the database, every stored file and the published forms,
+and its way back.
 
 The archive is a ``.tar.gz`` whose first entry is ``manifest.json`` (the schema's Alembic revision, the rows of
 every table, the sha256 and size of the database copy and of each file), then ``database/…`` and ``files/ab/cd/…``
-(the file store's own layout): every file of the store, a folder walked or a bucket's prefix listed. The database
-copy is consistent while the service runs: SQLite through its online backup API, PostgreSQL by ``pg_dump`` in custom
-format inside a snapshot that the counts are read in too. Files are written before the rows that name them
-(:mod:`service.actions.intake`), so a file the copy names is always there.
+(the file store's own layout): every file of the store, a folder walked or a bucket's prefix listed. Last come
+``forms-data/…``: the files of the instance layer the form designer publishes into (``FORMS_DATA``, read under its
+publication lock), listed in the manifest's ``forms_data`` as the stored files are (an empty list: no published
+form; drafts are rows and stored files, already in). The database copy is consistent while the service runs: SQLite
+through its online backup API, PostgreSQL by ``pg_dump`` in custom format inside a snapshot that the counts are read
+in too. Files are written before the rows that name them (:mod:`service.actions.intake`), so a file the copy names is
+always there.
 
 Restoring reads the archive twice: first every entry is checked against the manifest (nothing else may be in
 it, nothing may be missing, every sha256 must match) before anything is written; then the files are stored, the
-database restored, its rows counted against the manifest, and an older schema migrated to this code's.
-The target must hold nothing but what ``flask init-db`` loads, unless ``--force``.
+database restored, its rows counted against the manifest, an older schema migrated to this code's, and the
+layer of published forms replaced by the archive's (written beside it first, then moved into place).
+The target must hold nothing but what ``flask init-db`` loads, and no published form, unless ``--force``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import tarfile
@@ -39,19 +45,22 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import URL, Connection, MetaData, create_engine, func, inspect, make_url, select, table, text
 
+from service.actions.form_designer import publication_lock
+from service.forms.catalog import forms_layer
 from service.store import MIGRATIONS, Store, store_for
 
 FORMAT = "jth-backup"
-VERSION = 1
+VERSION = 2  # 2: the published forms (``forms_data``); an archive of version 1 has none
 MANIFEST = "manifest.json"
 MANIFEST_MAX = 256 * 1024 * 1024
 CHUNK = 1024 * 1024
 # What `flask init-db` loads into an empty installation: a target holding only these rows counts as empty.
 REFERENCE_TABLES = frozenset({"alembic_version", "campaigns", "entities"})
 DATABASE_MEMBER = {"sqlite": "database/jth.sqlite3", "postgresql": "database/jth.pgdump"}
+LAYER_MEMBER = "forms-data/"
 _SHA = re.compile(r"[0-9a-f]{64}")
 
-backup = click.Group("backup", help="备份与恢复：数据库和文件存储中的全部文件，放在一个 .tar.gz 归档中。")
+backup = click.Group("backup", help="备份与恢复：数据库、文件存储中的全部文件和发布的表单，放在一个 .tar.gz 归档中。")
 
 
 class Refused(click.ClickException):
@@ -246,6 +255,59 @@ class _Hashing:
         return data
 
 
+# ---- the published forms -----------------------------------------------------------------------------------
+
+
+def _forms_layer() -> Path | None:
+    """The instance layer the form designer publishes into (:func:`service.forms.catalog.forms_layer`)."""
+    return forms_layer(current_app)
+
+
+def _layer_files(layer: Path | None) -> list[str]:
+    """The layer's files, relative (``data/campaigns/…``, ``schemas/…``, ``templates/…``); hidden ones left out, as
+    the designer's copies of the layer leave them."""
+    if layer is None or not layer.is_dir():
+        return []
+    found = (path.relative_to(layer) for path in layer.rglob("*") if path.is_file())
+    return sorted(rel.as_posix() for rel in found if not any(part.startswith(".") for part in rel.parts))
+
+
+def _layer_path(name: str) -> str | None:
+    """The path in the layer of archive entry ``name`` (``forms-data/…``): relative, no hidden or empty step."""
+    rel = name.removeprefix(LAYER_MEMBER)
+    parts = rel.split("/")  # "." and ".." are hidden steps too
+    return None if rel == name or not all(parts) or any(part.startswith(".") for part in parts) else rel
+
+
+@contextmanager
+def _layer_beside(layer: Path | None) -> Iterator[Path | None]:
+    """An empty folder beside the layer (same file system) to write the restored layer into, removed after; None
+    for no layer."""
+    if layer is None:
+        yield None
+        return
+    layer.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=layer.parent, prefix=f".{layer.name}-restore-"))
+    try:
+        (folder / "new").mkdir()
+        yield folder / "new"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _replace_layer(layer: Path, staged: Path) -> None:
+    """Put ``staged`` in the place of ``layer``; the old layer goes with the staging folder."""
+    old = staged.parent / "old"
+    if layer.exists():
+        layer.rename(old)
+    try:
+        staged.rename(layer)
+    except OSError:
+        if old.exists():
+            old.rename(layer)
+        raise
+
+
 # ---- create -----------------------------------------------------------------------------------------------
 
 
@@ -297,15 +359,23 @@ def backup_create(output: Path) -> None:
         raise click.ClickException(f"{output} 已存在：请换一个文件名，备份不会覆盖已有的文件")
     store = store_for(current_app)
     kind = _kind(store.url)
+    layer = _forms_layer()
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="jth-backup-") as folder:
         snap = (_snapshot_sqlite if kind == "sqlite" else _snapshot_postgresql)(store, Path(folder))
         files, missing = _file_list(store, snap.referenced)
+        published: list[tuple[dict[str, Any], bytes]] = []
+        if layer is not None:
+            with publication_lock(layer, create=False):  # a publication's files all, or none of them
+                for rel in _layer_files(layer):
+                    data = (layer / rel).read_bytes()
+                    published.append(({"name": LAYER_MEMBER + rel, "sha256": hashlib.sha256(data).hexdigest(),
+                                       "size": len(data)}, data))
         database = {"kind": kind, "name": DATABASE_MEMBER[kind], "sha256": _sha256_of(snap.path),
                     "size": snap.path.stat().st_size}
         manifest = {"format": FORMAT, "version": VERSION, "created_at": dt.datetime.now(dt.UTC).isoformat(),
                     "alembic_revision": snap.revision, "counts": snap.counts, "database": database,
-                    "files": files, "missing_files": missing}
+                    "files": files, "missing_files": missing, "forms_data": [item for item, _ in published]}
         body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
         fd, part = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")  # mode 0600
         try:
@@ -317,6 +387,8 @@ def backup_create(output: Path) -> None:
                     for item in files:
                         with _stored(store, item["sha256"]) as fh:
                             _add(tar, item["name"], item["size"], fh, item["sha256"])
+                    for item, data in published:
+                        _add(tar, item["name"], item["size"], io.BytesIO(data), item["sha256"])
                 raw.flush()
                 os.fsync(raw.fileno())
             os.replace(part, output)
@@ -325,10 +397,14 @@ def backup_create(output: Path) -> None:
             raise
     size = sum(f["size"] for f in files)
     click.echo(f"备份已写入 {output}：数据库（{kind}，版本 {snap.revision}，{sum(snap.counts.values())} 行），"
-               f"{len(files)} 个文件（{size / 1024 / 1024:.1f} MB）。")
+               f"{len(files)} 个文件（{size / 1024 / 1024:.1f} MB），" + _published_words(len(published)) + "。")
     if missing:
         click.echo(f"注意：数据库中有 {len(missing)} 个文件在文件存储中找不到（已在清单 missing_files 中列出）："
                    + "、".join(missing[:5]) + ("……" if len(missing) > 5 else ""), err=True)
+
+
+def _published_words(count: int) -> str:
+    return f"{count} 个发布表单的文件" if count else "没有发布的表单"
 
 
 # ---- verify and restore --------------------------------------------------------------------------------
@@ -370,6 +446,14 @@ def _read_manifest(entries: Iterator[tuple[tarfile.TarInfo, IO[bytes]]], archive
         if not isinstance(sha, str) or not _SHA.fullmatch(sha) or item.get("name") != _member(sha) \
                 or not isinstance(item.get("size"), int):
             raise Refused(f"{MANIFEST} 中的文件条目有误：{item!r}")
+    published = manifest.setdefault("forms_data", [])  # version 1: no published forms
+    if not isinstance(published, list):
+        raise Refused(f"{MANIFEST} 不完整（forms_data）")
+    for item in published:
+        sha, name = (item.get("sha256"), item.get("name")) if isinstance(item, dict) else (None, None)
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha) or not isinstance(name, str) \
+                or _layer_path(name) is None or not isinstance(item.get("size"), int):
+            raise Refused(f"{MANIFEST} 中发布表单的文件条目有误：{item!r}")
     return manifest
 
 
@@ -377,7 +461,7 @@ def _check(entries: Iterator[tuple[tarfile.TarInfo, IO[bytes]]], manifest: dict[
            database_copy: Path | None) -> None:
     """Every entry after the manifest against it: known, once, the right size and sha256; none missing.
     The database entry is written to ``database_copy`` on the way."""
-    expected = {item["name"]: item for item in manifest["files"]}
+    expected = {item["name"]: item for item in manifest["files"] + manifest["forms_data"]}
     expected[manifest["database"]["name"]] = manifest["database"]
     seen: set[str] = set()
     for info, fh in entries:
@@ -414,13 +498,16 @@ def _known_revisions() -> tuple[list[str], str | None]:
     return [rev.revision for rev in script.walk_revisions()], script.get_current_head()
 
 
-def _occupied(store: Store) -> list[str]:
-    """What the target holds beyond what ``flask init-db`` loads: rows of other tables, stored files."""
+def _occupied(store: Store, layer: Path | None) -> list[str]:
+    """What the target holds beyond what ``flask init-db`` loads: rows of other tables, stored files, published
+    forms."""
     with store.engine.connect() as conn:
         counts = _counts(conn)
     found = [f"{name}（{n} 行）" for name, n in counts.items() if n and name not in REFERENCE_TABLES]
     if _listing(store):
         found.append(f"文件存储 {store.files!r} 中的文件")
+    if _layer_files(layer):
+        found.append(f"发布表单的目录 {layer} 中的文件")
     return found
 
 
@@ -430,15 +517,18 @@ def backup_verify(archive: Path) -> None:
     """检查备份归档是否完整：每一项都与清单中的 sha256 相符，不缺也不多（不改动任何数据）。"""
     manifest = _verified(archive)
     click.echo(f"{archive} 完整：数据库（{manifest['database']['kind']}，版本 {manifest.get('alembic_revision')}），"
-               f"{len(manifest['files'])} 个文件，创建于 {manifest.get('created_at')}。")
+               f"{len(manifest['files'])} 个文件，{_published_words(len(manifest['forms_data']))}，"
+               f"创建于 {manifest.get('created_at')}。")
 
 
 @backup.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="目标安装中已有数据时也恢复（数据库被备份中的内容整个替换）")
+@click.option("--force", is_flag=True,
+              help="目标安装中已有数据时也恢复（数据库和发布表单的目录被备份中的内容整个替换）")
 @with_appcontext
 def backup_restore(archive: Path, force: bool) -> None:
-    """把备份恢复到本安装（空的数据库和文件存储）；恢复前先校验归档中的每一项，较旧的数据库版本恢复后自动迁移。
+    """把备份恢复到本安装（空的数据库、文件存储和发布表单的目录）；恢复前先校验归档中的每一项，较旧的数据库版本
+    恢复后自动迁移。
 
     恢复前请停止服务（systemctl stop jth-web jth-worker jth-scheduler.timer）。"""
     store = store_for(current_app)
@@ -452,7 +542,11 @@ def backup_restore(archive: Path, force: bool) -> None:
     if revision not in known:
         raise Refused(f"备份的数据库版本 {revision} 不是本程序认识的版本（最新为 {head}）：请先把本安装升级到"
                       "生成备份的版本或更新的版本")
-    occupied = _occupied(store)
+    layer = _forms_layer()
+    if manifest["forms_data"] and layer is None:
+        raise Refused(f"备份中有 {len(manifest['forms_data'])} 个发布表单的文件，本安装没有设置发布表单的目录"
+                      "（FORMS_DATA 为空）：请在 instance/config.py 中设置后再恢复")
+    occupied = _occupied(store, layer)
     if occupied and not force:
         raise Refused("目标安装中已有数据（" + "、".join(occupied[:6]) + "）：恢复会替换这些数据。请恢复到新的空安装，"
                       "或确认后加 --force")
@@ -461,13 +555,27 @@ def backup_restore(archive: Path, force: bool) -> None:
         if _verified(archive, staged) != manifest:  # the whole archive checked before anything is written
             raise Refused(f"{archive} 在恢复过程中被替换了：未恢复任何内容，请重新恢复")
         wanted = {item["name"]: item["sha256"] for item in manifest["files"]}
-        with _entries(archive) as entries:
-            for info, fh in entries:
-                if info.name in wanted:
-                    if store.files.put(fh.read(), durable=False) != wanted[info.name]:
-                        raise click.ClickException(f"{info.name} 在恢复过程中变了：归档被改动，请重新恢复")
-        store.files.sync()
-        (_restore_sqlite if kind == "sqlite" else _restore_postgresql)(store, staged)
+        published = {item["name"]: item["sha256"] for item in manifest["forms_data"]}
+        # The layer is replaced when the archive or the target has published forms; else it stays empty.
+        replace = layer is not None and bool(published or _layer_files(layer))
+        with _layer_beside(layer if replace else None) as beside:
+            with _entries(archive) as entries:
+                for info, fh in entries:
+                    if info.name in wanted:
+                        if store.files.put(fh.read(), durable=False) != wanted[info.name]:
+                            raise click.ClickException(f"{info.name} 在恢复过程中变了：归档被改动，请重新恢复")
+                    elif info.name in published and beside is not None:
+                        data = fh.read()
+                        if hashlib.sha256(data).hexdigest() != published[info.name]:
+                            raise click.ClickException(f"{info.name} 在恢复过程中变了：归档被改动，请重新恢复")
+                        path = beside / str(_layer_path(info.name))
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(data)
+            store.files.sync()
+            (_restore_sqlite if kind == "sqlite" else _restore_postgresql)(store, staged)
+            if beside is not None and layer is not None:
+                with publication_lock(layer, create=False):
+                    _replace_layer(layer, beside)
     with store.engine.connect() as conn:
         counts = _counts(conn)
     differ = sorted(name for name in set(counts) | set(manifest["counts"])
@@ -475,7 +583,8 @@ def backup_restore(archive: Path, force: bool) -> None:
     if differ:
         raise click.ClickException("恢复后的数据行数与清单不符：" + "、".join(
             f"{name}（清单 {manifest['counts'].get(name)}，实际 {counts.get(name)}）" for name in differ[:6]))
-    click.echo(f"已恢复：数据库（版本 {revision}，{sum(counts.values())} 行），{len(manifest['files'])} 个文件。")
+    click.echo(f"已恢复：数据库（版本 {revision}，{sum(counts.values())} 行），{len(manifest['files'])} 个文件，"
+               + _published_words(len(manifest["forms_data"])) + "。")
     if revision != head:
         store.migrate()
         click.echo(f"数据库已从版本 {revision} 迁移到 {head}。")

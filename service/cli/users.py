@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from service.actions import accounts as acc
 from service.actions.actor import Actor
 from service.actions.intake import IntakeError
+from service.forms.datafile import DataError
 from service.outputs.accounts_sheet import accounts_sheet
 from service.store import store_for
 from service.store.models import User
@@ -30,6 +31,8 @@ def _run(call):
         return call()
     except IntakeError as exc:
         raise click.ClickException(f"[{exc.code}] {exc.message}") from None
+    except DataError as exc:  # the campaigns' data files: each mistake with its file and place, no traceback
+        raise click.ClickException(str(exc)) from None
 
 
 def _read_password(password_file: str | None, password_stdin: bool) -> str | None:
@@ -45,7 +48,7 @@ def _read_password(password_file: str | None, password_stdin: bool) -> str | Non
 @users.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["admin", "recommender", "school"]), required=True)
-@click.option("--entity", help="推荐单位/报送单位账号所代表的单位编号（如 edu-ln、city-dl、ln-08）")
+@click.option("--entity", help="推荐单位/报送单位账号所代表的单位编号：征集活动所用任一名单中的编号（如 edu-ln、city-dl、ln-08）")
 @click.option("--name", "display_name", default="", help="显示名称")
 @click.option("--email", default="", help="电子邮箱（接收通知）")
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False), help="从文件读取密码（第一行）")

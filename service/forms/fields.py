@@ -67,11 +67,14 @@ def schema_fields(schema: dict) -> list[Field]:
     out: list[Field] = []
     required = set(schema.get("required", ()))
     for key, spec in schema.get("properties", {}).items():
-        items = spec.get("items", {})
+        if not isinstance(spec, dict):
+            continue  # a boolean schema (``false``: the key may not be given) is no field
+        items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
         if spec.get("type") == "array" and items.get("type") == "object":
             item_required = set(items.get("required", ()))
             for sub, sub_spec in items.get("properties", {}).items():
-                out.append(_leaf(f"{key}[].{sub}", sub_spec, sub in item_required, key))
+                if isinstance(sub_spec, dict):
+                    out.append(_leaf(f"{key}[].{sub}", sub_spec, sub in item_required, key))
         else:
             out.append(_leaf(key, spec, key in required, None))
     return out

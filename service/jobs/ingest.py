@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.actions.intake import file_submission, record_upload, refresh_related
+from service.actions.scan_check import Pictures
 from service.forms.catalog import Catalog, catalog
 from service.jobs.admission import admit
 from service.jobs.claim import claim
@@ -180,9 +181,12 @@ def _spool(store: Store, job_id: int) -> None:
                                                                             JobItem.state == "done"))
 
 
-def _parse_item(args: tuple[bytes, str, str, Any]) -> Any:
+def _parse_item(args: tuple[bytes, str, str, Any]) -> tuple[Any, Pictures]:
+    """One file parsed (in a worker process, maybe): its result and the pictures of the cells read by OCR, which
+    the parent stores when it files the result."""
     data, name, campaign_id, received = args
-    return parse(data, name, campaign=campaign_id, received_at=received)
+    pictures = Pictures()
+    return parse(data, name, campaign=campaign_id, received_at=received, keep_picture=pictures), pictures
 
 
 def _base(name: str) -> str:
@@ -256,13 +260,13 @@ def _file_chunk(store: Store, job_id: int, chunk: list[Any], datas: list[bytes],
                 recommender_id: str, by: str, now: Any, cat: Catalog) -> None:
     def file_all(s: Session, rows: list[Any]) -> None:
         updates = []
-        for (item_id, seq, name, sha), data, result in rows:
+        for (item_id, seq, name, sha), data, (result, pictures) in rows:
             upload_id = record_upload(s, sha, len(data), _base(name), campaign_id=campaign_id,
                                       recommender_id=recommender_id, uploader=by, channel=f"bulk:{job_id}:{seq}",
                                       received=now, file_row=False)  # the spool made the stored-file row
             got = file_submission(s, store, result, sha=sha, upload_id=upload_id, filename=_base(name),
                                   campaign_id=campaign_id, recommender_id=recommender_id, uploader=by, received=now,
-                                  cat=cat)
+                                  cat=cat, pictures=pictures)
             updates.append({"id": item_id, "state": "done", "submission_id": got.submission_id, "code": got.code,
                             "result": "duplicate" if got.outcome == "duplicate" else got.status,
                             "message": got.message})

@@ -74,7 +74,10 @@ log = logging.getLogger(__name__)
 ADDRESSES = DATA / "accounts" / "unit_addresses.json"  # {"ln-08": ["office@school.edu.cn"], …}
 MAX_MESSAGE_BYTES = 70 * MiB  # a 50 MB mailbox limit, in base64
 BATCH = 200  # messages read per round
-NOT_A_FORM = frozenset({"FILE_IMAGE_OR_PDF", "FORM_UNKNOWN"})  # a document, maybe a campaign's attachment
+# A document that is no form, maybe a campaign's attachment (a policy PDF): not identified, or a PDF or picture
+# too big or too damaged to read as a form.
+NOT_A_FORM = frozenset({"FILE_IMAGE_OR_PDF", "FORM_UNKNOWN", "PDF_CORRUPT", "PDF_TOO_MANY_PAGES", "PDF_PAGE_TOO_LARGE",
+                        "PICTURE_CORRUPT", "PICTURE_TOO_LARGE", "SCAN_TIMEOUT"})
 
 
 @dataclass(frozen=True)

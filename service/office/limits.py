@@ -50,6 +50,16 @@ class Limits:
     max_batch_entries: int = 50_000
     #: Declared bytes of all the entries of one batch zip that are read.
     max_batch_bytes: int = 4 * GiB
+    #: Pages of a PDF (frames of a TIFF) read: a 推荐书 has 4; a file with thousands is refused before any is read.
+    max_pages: int = 30
+    #: A PDF page's longer side in points (A3 is 1191, A0 2384): a larger page is no form and would rasterize huge.
+    max_page_points: int = 2400
+    #: Pixels of a picture, or of a page rasterized (a 48-megapixel phone photo is 8000 × 6000).
+    max_picture_pixels: int = 50_000_000
+    #: The resolution a scanned page is read at.
+    scan_dpi: int = 200
+    #: Seconds reading one PDF or picture may take (text layer, rasterizing, OCR), checked between steps.
+    max_scan_seconds: int = 120
     #: Decompress every member once during sniff() so truncated data and bad
     #: CRCs are reported as ZIP_CORRUPT up front instead of mid-render.
     verify_crc: bool = True

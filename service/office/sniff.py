@@ -8,9 +8,11 @@ happily decompress a zip bomb, expand XML entities or run for minutes on a hosti
 * :data:`MAGIC` is the one table of content signatures for everything the platform receives (office files,
   scans and photos, PDF, archives, programs); :func:`media_type` reads it, for attachments, exports and the
   dossier as much as for forms.
-* :func:`sniff` identifies an upload and refuses encrypted, macro-enabled, image/PDF and non-office files with
-  a stable code and a Chinese message that tells the teacher how to fix it; the file name is only a hint used
-  to pick between formats that share a container (Word vs. WPS 文字, Excel vs. WPS 表格).
+* :func:`sniff` identifies an upload and refuses encrypted, macro-enabled and non-office files with a stable
+  code and a Chinese message that tells the teacher how to fix it; the file name is only a hint used to pick
+  between formats that share a container (Word vs. WPS 文字, Excel vs. WPS 表格). A PDF or a picture (a scan
+  or a photo of a printed, sealed form; some units send nothing else) is taken as ``pdf`` or ``picture``: it
+  is read by :mod:`service.office.paper`, which bounds its pages and pixels before decoding any.
 * :func:`sniff_open` is :func:`sniff` for the one who reads the file next: the package stays open, and
   the parts the reader asked for come with it, inflated once by the checks.
 * :func:`open_package` opens a document's zip behind :mod:`service.office.zipguard`, and says precisely what
@@ -115,7 +117,17 @@ _TAKEN: dict[str, Sniffed] = {
     ".xls": Sniffed("ole-xls", ".xls", True),
     ".et": Sniffed("ole-xls", ".et", True),
     ".rtf": Sniffed("rtf", ".rtf", True),
+    ".pdf": Sniffed("pdf", ".pdf", False),
+    ".png": Sniffed("picture", ".png", False),
+    ".jpg": Sniffed("picture", ".jpg", False),
+    ".tif": Sniffed("picture", ".tif", False),
+    ".bmp": Sniffed("picture", ".bmp", False),
+    ".webp": Sniffed("picture", ".webp", False),
+    ".gif": Sniffed("picture", ".gif", False),
 }
+#: Pictures read (scans and photos), by the extension their media type is stored under.
+_PICTURE_EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/tiff": ".tif", "image/bmp": ".bmp",
+                "image/webp": ".webp", "image/gif": ".gif"}
 
 
 def sniff(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> Sniffed:
@@ -232,9 +244,14 @@ def _sniff_non_zip(data: bytes, hint: str, limits: Limits) -> Sniffed:
     if media == RTF:
         check_rtf(data, limits)
         return _TAKEN[".rtf"]
-    if media in IMAGE_TYPES or media == PDF:
-        # Scans and photos arrive renamed to .doc surprisingly often.
-        raise InputRejected("FILE_IMAGE_OR_PDF", detail={"detected": media.split("/")[1]})
+    # Scans and photos arrive renamed to .doc surprisingly often: the content decides, not the name.
+    if media == PDF:
+        return _TAKEN[".pdf"]
+    if media in _PICTURE_EXT:
+        return _TAKEN[_PICTURE_EXT[media]]
+    if media in IMAGE_TYPES:  # HEIF/AVIF: no decoder here
+        raise InputRejected("FILE_IMAGE_OR_PDF", message=message("FILE_IMAGE_OR_PDF", "heif"),
+                            detail={"detected": media.split("/")[1]})
     looks_like = _looks_like(data, media)
     variant = _NOT_OFFICE_VARIANTS.get(looks_like)
     raise InputRejected(

@@ -300,8 +300,8 @@ def read_choice(text: str, options: tuple[str, ...]) -> Normalized:
 
 def _integer(text: str) -> Normalized:
     t = _ascii(text).replace(",", "")
-    core = t.rstrip(_COUNT_UNITS)
-    if re.fullmatch(r"\d+", core):
+    core = t.rstrip(_COUNT_UNITS).replace("\u2212", "-")  # a minus sign is read as one: the schema says "≥ 0"
+    if re.fullmatch(r"-?\d+", core):
         value = int(core)
         return Normalized(value=value, note="" if str(value) == text.strip() else f"“{text.strip()}”按 {value} 读取")
     number = cn_number(core)

@@ -2,6 +2,8 @@
 
 Everything that knows file formats lives in :mod:`service.office`; this stage only strings it together:
 sniff and guard the bytes, convert .doc/.wps/.xls/.et … through the long-lived LibreOffice, read the package.
+A PDF or a picture is read page by page (text layer, else OCR) into the same paragraphs and tables a Word file
+has, with the place and confidence of each (:mod:`service.office.paper`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from service.office.convert.client import get_converter
 from service.office.docx import DocxDocument, read_docx
 from service.office.docx import reads_part as docx_reads
 from service.office.limits import Limits
+from service.office.pages import PagedDocument
+from service.office.paper import read_paper
 from service.office.rejected import InputRejected
 from service.office.sniff import open_package, sniff_open
 from service.office.xlsx import XlsxDocument, read_xlsx
@@ -28,7 +32,7 @@ def _keep(kind: str, name: str) -> bool:
 
 
 def read_document(data: bytes, filename: str, converter: Any, limits: Limits) -> tuple[
-        DocxDocument | XlsxDocument, str, bool]:
+        DocxDocument | XlsxDocument | PagedDocument, str, bool]:
     """The document, the format it came in (its extension) and whether it was converted to get there.
 
     The package is opened and checked once (by sniffing) and read from there.
@@ -38,6 +42,8 @@ def read_document(data: bytes, filename: str, converter: Any, limits: Limits) ->
     try:
         fmt = opened.sniffed.ext.lstrip(".")
         converted = False
+        if opened.sniffed.kind in ("pdf", "picture"):
+            return read_paper(opened.data, opened.sniffed.kind, limits), fmt, converted
         if opened.sniffed.needs_conversion:
             opened.close()
             target = "xlsx" if opened.sniffed.ext in SPREADSHEET_EXTS else "docx"

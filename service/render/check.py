@@ -1,49 +1,67 @@
-"""``forms check``: every schema field has exactly one anchor in its template, and vice versa.
+"""``forms check``: how each field is anchored in its template, what matches nothing, and a trial render.
 
-An operator may restyle a template in Word or WPS; this check says, field by field, what an edit broke.
-For .docx it also renders the template with a distinct marker in every field and checks that the marker
-lands inside the control tagged with that field, so a control whose expression names another field is
-caught too.
+An operator may restyle a template in Word or WPS, re-save it in LibreOffice, or bring the notice's attachment as it
+was published; this check says, field by field, how the service finds the field's place (a content control, a
+defined name, a template expression whose control lost its tag, or the label beside a blank place) or that it
+finds none, names the labelled blanks that match no field, and renders every template twice (blank, and with a
+distinct marker in every field) so that a template that would fail to render, or writes a value into another
+field's place, fails here and not when a school downloads it. Every message is Chinese; nothing raises.
 """
 
 from __future__ import annotations
 
+import io
 import zipfile
-from collections import Counter
+from dataclasses import dataclass, field
 
 from lxml import etree
 from openpyxl import load_workbook
 
 from service.forms.catalog import Catalog, Form
-from service.forms.fields import arrays
-from service.render.docx import DocxRenderer
+from service.forms.fields import Field
+from service.forms.layout import MISSING, Layout, field_labels, label_key
+from service.forms.stamp import Stamp
+from service.office.docx import W
+from service.render.form import blank_rows, context_for, docx_renderer, template_layout, xlsx_renderer
+from service.render.prepare import TemplateError
+from service.render.xlsx import name_cell
 
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+@dataclass
+class FormCheck:
+    """What ``forms check`` says about one form."""
+
+    key: str  # campaign/form
+    title: str
+    kind: str
+    fields: list[tuple[str, str, str]] = field(default_factory=list)  # (path, title, how and where it is anchored)
+    problems: list[str] = field(default_factory=list)  # the form fails the check
+    notes: list[str] = field(default_factory=list)  # worth a look, not a failure (labels that match no field)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
-def _docx_tags(xml: bytes) -> tuple[Counter, list[str], dict[str, str]]:
+def _docx_controls(xml: bytes) -> dict[str, list[str]]:
+    """Tag → the text of every content control with that tag, in document order."""
     root = etree.fromstring(xml)
-    tags: Counter = Counter()
-    plain: list[str] = []
-    texts: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}
     for sdt in root.iter(W + "sdt"):
-        pr = sdt.find(W + "sdtPr")
-        tag = pr.find(W + "tag") if pr is not None else None
-        name = tag.get(W + "val") if tag is not None else ""
-        tags[name] += 1
-        if pr is not None and pr.find(W + "text") is not None:
-            plain.append(name)
+        tag = sdt.find(f"{W}sdtPr/{W}tag")
         content = sdt.find(W + "sdtContent")
-        texts.setdefault(name, "".join(t.text or "" for t in content.iter(W + "t")) if content is not None else "")
-    return tags, plain, texts
+        text = "".join(t.text or "" for t in content.iter(W + "t")) if content is not None else ""
+        texts.setdefault(tag.get(W + "val") if tag is not None else "", []).append(text)
+    return texts
 
 
 def _marker_record(form: Form) -> tuple[dict, dict[str, str]]:
+    """A record with a distinct value in every field (a choice: its first option), and each field's value."""
     record: dict = {}
     expect: dict[str, str] = {}
     for i, f in enumerate(form.fields):
         mark = f.enum[0] if f.enum else f"MARK{i:03d}X"
-        expect[f.path] = ("☑" + mark) if f.enum and not f.array else mark
+        expect[f.path] = mark
         if f.array:
             record.setdefault(f.array, [{}])[0][f.key] = mark
         elif f.type == "lines":
@@ -53,58 +71,99 @@ def _marker_record(form: Form) -> tuple[dict, dict[str, str]]:
     return record, expect
 
 
-def check_docx(form: Form) -> list[str]:
-    problems: list[str] = []
-    with zipfile.ZipFile(form.template_path) as zf:
-        tags, plain, _ = _docx_tags(zf.read("word/document.xml"))
-    paths = {f.path for f in form.fields}
-    for path in sorted(paths):
-        if tags[path] == 0:
-            problems.append(f"字段 {path} 在模板中没有内容控件（标记 tag 应为 {path}）")
-        elif tags[path] > 1:
-            problems.append(f"字段 {path} 在模板中有 {tags[path]} 个内容控件，应只有一个")
-    for tag in sorted(set(tags) - paths):
-        problems.append(f"模板中的内容控件 {tag or '（无标记）'} 不对应任何字段")
-    for tag in plain:
-        problems.append(f"内容控件 {tag} 是纯文本控件，LibreOffice 另存时会重复其文字；请改为格式文本控件")
-    if problems:
-        return problems
-    renderer = DocxRenderer(form.template_path, {f.path: f.enum for f in form.fields if f.enum})
+def _shows(text: str, mark: str, f: Field) -> bool:
+    """Whether a place shows the value: a choice shown as boxes must have its own box ticked."""
+    if not f.enum or not any(b in text for b in "□☐☑"):
+        return mark in text
+    return "☑" + mark in text
+
+
+def _trial_docx(form: Form) -> list[str]:
+    renderer = docx_renderer(form)
+    stamp = Stamp.new(form.campaign_id, form.id, form.version)
+    renderer.render(context_for(form, {}), stamp)  # blank
     record, expect = _marker_record(form)
-    xml = renderer.render_xml(record).encode("utf-8")
-    _, _, texts = _docx_tags(xml)
-    for path, mark in expect.items():
-        if mark not in texts.get(path, ""):
-            problems.append(f"字段 {path} 的内容控件没有显示该字段的值（模板表达式可能写错了字段名）")
+    controls = _docx_controls(renderer.render_xml(context_for(form, record)).encode("utf-8"))
+    problems = []
+    for f in form.fields:
+        texts = controls.get(f.path)
+        if not texts:
+            problems.append(f"字段 {f.path}（{f.title}）在生成的文件中没有内容控件")
+        elif not _shows(texts[0], expect[f.path], f):
+            problems.append(f"字段 {f.path}（{f.title}）的位置没有显示该字段的值（模板表达式可能写错了字段名）")
     return problems
 
 
-def check_xlsx(form: Form) -> list[str]:
-    problems: list[str] = []
-    wb = load_workbook(form.template_path)
-    names = set(wb.defined_names.keys())
-    expected = {f.path for f in form.fields if not f.array}
-    expected |= {f"{a}.{c.key}" for a, cols in arrays(form.fields).items() for c in cols}
-    for name in sorted(expected - names):
-        problems.append(f"字段 {name} 在模板中没有定义名称")
-    for name in sorted(n for n in names - expected if not n.startswith("_xlnm")):
-        problems.append(f"模板中的定义名称 {name} 不对应任何字段")
-    for name in sorted(expected & names):
-        dests = list(wb.defined_names[name].destinations)
-        if len(dests) != 1 or ":" in dests[0][1]:
-            problems.append(f"定义名称 {name} 应指向一个单元格")
+def _trial_xlsx(form: Form) -> list[str]:
+    renderer = xlsx_renderer(form)
+    stamp = Stamp.new(form.campaign_id, form.id, form.version)
+    renderer.render({}, stamp, blank_rows(form))  # blank
+    record, expect = _marker_record(form)
+    wb = load_workbook(io.BytesIO(renderer.render(record, stamp, blank_rows(form))))
+    problems = []
+    for f in form.fields:
+        name = f"{f.array}.{f.key}" if f.array else f.path
+        cell = name_cell(wb, name)
+        if cell is not None and f.array:
+            cell = cell.parent.cell(row=cell.row + 1, column=cell.column)
+        if cell is None:
+            problems.append(f"字段 {f.path}（{f.title}）在生成的文件中没有定义名称")
+        elif not _shows(str(cell.value or ""), expect[f.path], f):
+            problems.append(f"字段 {f.path}（{f.title}）的单元格 {cell.coordinate} 没有显示该字段的值")
     return problems
+
+
+def _missing(form: Form, f: Field, lay: Layout) -> str:
+    names = "”或“".join(field_labels(form)[f.path])
+    anchor = "内容控件（标记 tag 为 " + f.path + "）" if lay.kind == "docx" else "定义名称 " + (
+        f"{f.array}.{f.key}" if f.array else f.path)
+    what = "表头" if f.array else "标签"
+    return (f"字段 {f.path}（{f.title}）在模板中没有找到：没有{anchor}，也没有{what}为“{names}”的空白处。"
+            "请在模板中写上该标签并留出空白，或在 JSON Schema 中用 x-label 写明模板中的标签")
+
+
+def inspect_form(form: Form, key: str = "") -> FormCheck:
+    """Everything ``forms check`` says about one form."""
+    out = FormCheck(key or f"{form.campaign_id}/{form.id}", form.title, form.kind)
+    try:
+        lay = template_layout(form)
+    except TemplateError as exc:
+        out.problems.append(str(exc))
+        return out
+    for f in form.fields:
+        anchor = lay.anchors.get(f.path)
+        out.fields.append((f.path, f.title, anchor.describe() if anchor else "未找到"))
+        if anchor is None or anchor.how == MISSING:
+            out.problems.append(_missing(form, f, lay))
+        elif anchor.place is not None and anchor.place.options and f.enum and \
+                [label_key(o) for o in anchor.place.options] != [label_key(o) for o in f.enum]:
+            out.problems.append(f"字段 {f.path}（{f.title}）的选项与模板不一致：模板中是“{'、'.join(anchor.place.options)}”，"
+                                f"JSON Schema 的 enum 是“{'、'.join(f.enum)}”；请改成一样的")
+    out.problems.extend(lay.problems)
+    for place in lay.unmatched:
+        out.notes.append(f"标签“{place.label}”（{place.describe()}）不对应任何字段：该处填写的内容不会被读取；"
+                         "如需收集，请在 JSON Schema 中加一个以它为标题（或 x-label）的字段")
+    if out.problems:
+        return out
+    try:
+        out.problems.extend(_trial_docx(form) if form.kind == "docx" else _trial_xlsx(form))
+    except TemplateError as exc:
+        out.problems.append(str(exc))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, etree.XMLSyntaxError) as exc:
+        out.problems.append(f"模板无法生成文件（{type(exc).__name__}：{exc}）；请在 Word/WPS 中打开模板另存后再试")
+    return out
 
 
 def check_form(form: Form) -> list[str]:
-    """Problems with one form's template; an empty list means every field has exactly one anchor."""
-    if not form.template_path.exists():
-        return [f"模板文件不存在：{form.template_path}"]
-    return check_docx(form) if form.kind == "docx" else check_xlsx(form)
+    """Problems with one form's template; an empty list means every field is anchored and the template renders."""
+    return inspect_form(form).problems
+
+
+def inspect_all(cat: Catalog) -> list[FormCheck]:
+    """Every form of every campaign."""
+    return [inspect_form(f) for c in cat.campaigns.values() for f in c.forms.values()]
 
 
 def check_all(cat: Catalog) -> dict[str, list[str]]:
     """Problems per ``campaign/form``."""
-    return {f"{c.id}/{f.id}": check_form(f) for c in cat.campaigns.values() for f in c.forms.values()}
-
-
+    return {r.key: r.problems for r in inspect_all(cat)}

@@ -16,10 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docxtpl import DocxTemplate
-from jinja2 import Environment, Template, Undefined
+from jinja2 import Environment, Template, TemplateSyntaxError, Undefined
+from jinja2 import TemplateError as JinjaError
 from markupsafe import Markup, escape
 
+from service.forms.places import ticked
 from service.forms.stamp import Stamp, custom_properties_xml
+from service.render.prepare import RECORD, TemplateError
 
 DOCUMENT = "word/document.xml"
 CUSTOM = "docProps/custom.xml"
@@ -57,6 +60,35 @@ def lines(value: object) -> Markup:
     return paras(value)
 
 
+def tick(value: object, written: str) -> Markup:
+    """The choices as the template writes them (□是　□否), the chosen one ticked (☑是　□否)."""
+    return paras(ticked(written, _text(value)))
+
+
+# Entities an office suite writes inside a template expression (boxes(&apos;x&apos;)): what they stand for.
+_ENTITIES = {"&apos;": "'", "&quot;": '"', "&amp;": "&", "&#39;": "'", "&#34;": '"'}
+_IN_TAG = re.compile(r"(?<=\{[{%])(.*?)(?=[}%]\})", re.S)
+
+
+def _unescaped(xml: str) -> str:
+    def clean(m: re.Match) -> str:
+        text = m.group(0)
+        for entity, char in _ENTITIES.items():
+            text = text.replace(entity, char)
+        return text
+
+    return _IN_TAG.sub(clean, xml)
+
+
+def _near(source: str, lineno: int | None) -> str:
+    """The template text around a syntax error, without the XML: what the operator sees in Word."""
+    lines = source.split("\n")
+    line = lines[lineno - 1] if lineno and 0 < lineno <= len(lines) else ""
+    text = re.sub(r"<[^>]+>", "", line)
+    found = re.findall(r"\{[{%#].{0,60}", text)
+    return (found[0] if found else text)[:80]
+
+
 def choice_boxes(options: dict[str, tuple[str, ...]]) -> Callable[[object, str], str]:
     """A filter showing every option of an enumeration with ☑ before the chosen one and ☐ before the others."""
 
@@ -70,22 +102,31 @@ def choice_boxes(options: dict[str, tuple[str, ...]]) -> Callable[[object, str],
 class DocxRenderer:
     """Renders one .docx template many times."""
 
-    def __init__(self, template_path: Path, enums: dict[str, tuple[str, ...]]) -> None:
-        with zipfile.ZipFile(template_path) as zf:
+    def __init__(self, template: Path | bytes, enums: dict[str, tuple[str, ...]]) -> None:
+        package = template if isinstance(template, bytes) else Path(template).read_bytes()
+        with zipfile.ZipFile(io.BytesIO(package)) as zf:
             self._parts = [(info, zf.read(info.filename)) for info in zf.infolist()]
         names = {info.filename for info, _ in self._parts}
         source = {i.filename: b for i, b in self._parts}[DOCUMENT].decode("utf-8")
-        tpl = DocxTemplate(template_path)
-        patched = tpl.patch_xml(source)
+        tpl = DocxTemplate(io.BytesIO(package))
+        patched = _unescaped(tpl.patch_xml(source))
         patched = re.sub(r"<w:p([ >])", r"\n<w:p\1", patched)
         env = Environment(autoescape=True, undefined=Undefined)
-        env.filters.update(paras=paras, lines=lines, boxes=choice_boxes(enums))
-        self._template: Template = env.from_string(patched)
+        env.filters.update(paras=paras, lines=lines, boxes=choice_boxes(enums), tick=tick)
+        try:
+            self._template: Template = env.from_string(patched)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"模板中的表达式有语法错误（{exc.message}），在“{_near(patched, exc.lineno)}”附近。"
+                "请在 Word/WPS 中改正这处 {{ }} 或 {% %}，或删去它、让平台按标签找到该栏") from None
         self._needs_custom = CUSTOM not in names
 
     def render_xml(self, context: dict) -> str:
         """The rendered ``word/document.xml``."""
-        xml = self._template.render(context)
+        try:
+            xml = self._template.render({**context, RECORD: context})
+        except (JinjaError, TypeError, AttributeError, KeyError) as exc:
+            raise TemplateError(f"模板中的表达式无法生成文件（{exc}）；请用 forms check 检查模板") from None
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         return xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
 

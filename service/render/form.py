@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import functools
 import re
+import zipfile
 from dataclasses import dataclass
 
 from service.forms.catalog import Catalog, Form, catalog
 from service.forms.dates import shown_record
 from service.forms.fields import arrays
+from service.forms.layout import Layout, layout
 from service.forms.stamp import Stamp
+from service.office.rejected import InputRejected
 from service.render.docx import DocxRenderer
+from service.render.prepare import TemplateError, prepare_docx, prepare_xlsx, written_choices
 from service.render.xlsx import XlsxRenderer
 
 
@@ -34,15 +38,42 @@ MEDIA = {
 }
 
 
+def template_layout(form: Form) -> Layout:
+    """The form's layout; a template that cannot be read is a TemplateError worded for the operator."""
+    if not form.template_path.is_file():
+        raise TemplateError(f"模板文件不存在：{form.template_path}")
+    try:
+        return layout(form)
+    except InputRejected as exc:
+        raise TemplateError(f"模板无法读取：{exc.message}") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TemplateError(f"模板无法读取（{exc}）；请用 Word、WPS 或 LibreOffice 另存为 .{form.kind} 后重试") from None
+
+
 @functools.cache
-def _docx_renderer(form: Form) -> DocxRenderer:
+def docx_renderer(form: Form) -> DocxRenderer:
+    """The form's Word renderer, built once per form: every field anchored (:mod:`service.render.prepare`)."""
     enums = {f.path: f.enum for f in form.fields if f.enum}
-    return DocxRenderer(form.template_path, enums)
+    package = prepare_docx(form.template_path.read_bytes(), template_layout(form), form.fields)
+    return DocxRenderer(package, enums)
 
 
 @functools.cache
-def _xlsx_renderer(form: Form) -> XlsxRenderer:
-    return XlsxRenderer(form.template_path, form.fields)
+def xlsx_renderer(form: Form) -> XlsxRenderer:
+    """The form's Excel renderer, built once per form: every field a defined name."""
+    lay = template_layout(form)
+    try:
+        workbook = prepare_xlsx(form.template_path.read_bytes(), lay, form.fields)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise TemplateError(f"模板无法读取（{exc}）；请用 Excel、WPS 或 LibreOffice 另存为 .xlsx 后重试") from None
+    return XlsxRenderer(workbook, form.fields, written_choices(lay))
+
+
+def blank_rows(form: Form) -> dict[str, int]:
+    """Empty rows to leave in each repeated table: the campaign's setting, else as many as the template has."""
+    rows = dict(template_layout(form).blank_rows)
+    rows.update(form.settings.get("blank_rows", {}))
+    return rows
 
 
 def prefill(cat: Catalog, form: Form, entity_id: str) -> dict:
@@ -60,7 +91,7 @@ def prefill(cat: Catalog, form: Form, entity_id: str) -> dict:
 def context_for(form: Form, record: dict) -> dict:
     """The template context: the record, with repeated tables padded with empty rows to fill in by hand."""
     ctx = dict(record)
-    padding = form.settings.get("blank_rows", {})
+    padding = blank_rows(form)
     for array in arrays(form.fields):
         items = list(ctx.get(array) or [])
         items += [{}] * max(0, padding.get(array, 0) - len(items))
@@ -85,7 +116,9 @@ def render(
 ) -> Rendered:
     """Render the form; values in ``record`` win over those prefilled from the entity.
 
-    Dates are written the official way (2020年11月18日, 2009年6月), as a person fills the form by hand.
+    Dates are written the official way (2020年11月18日, 2009年6月), as a person fills the form by hand. A template
+    that cannot be rendered raises :class:`TemplateError` (its message is for the operator; ``forms check`` says
+    it before anyone downloads the form).
     """
     cat = cat or catalog()
     form = cat.form(campaign_id, form_id)
@@ -96,7 +129,7 @@ def render(
     stamp = Stamp.new(form.campaign_id, form.id, form.version, entity_id or "")
     shown = shown_record(form.fields, values)
     if form.kind == "docx":
-        content = _docx_renderer(form).render(context_for(form, shown), stamp)
+        content = docx_renderer(form).render(context_for(form, shown), stamp)
     else:
-        content = _xlsx_renderer(form).render(shown, stamp, form.settings.get("blank_rows", {}))
+        content = xlsx_renderer(form).render(shown, stamp, blank_rows(form))
     return Rendered(content, _filename(form, values), stamp, MEDIA[form.kind])

@@ -17,6 +17,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.workbook.workbook import Workbook
 
 from service.forms.fields import Field, arrays
+from service.forms.places import ticked
 from service.forms.stamp import Stamp
 
 META_SHEET = "_meta"
@@ -49,21 +50,26 @@ def _put(cell: Cell, value: object) -> None:
 class XlsxRenderer:
     """Renders one .xlsx template; the template bytes are read once."""
 
-    def __init__(self, template_path: Path, fields: list[Field]) -> None:
-        self._template = Path(template_path).read_bytes()
+    def __init__(self, template: Path | bytes, fields: list[Field], choices: dict[str, str] | None = None) -> None:
+        self._template = template if isinstance(template, bytes) else Path(template).read_bytes()
         self._fields = fields
+        self._choices = choices or {}  # path → the boxes the template writes (□是　□否), ticked when rendered
 
     def render(self, record: dict, stamp: Stamp, blank_rows: dict[str, int]) -> bytes:
         wb = load_workbook(io.BytesIO(self._template))
         for f in self._fields:
             if f.array is None:
                 cell = name_cell(wb, f.path)
-                if cell is not None:
+                if cell is not None and f.path in self._choices:
+                    _put(cell, ticked(self._choices[f.path], record.get(f.path)))
+                elif cell is not None:
                     _put(cell, record.get(f.path))
         for array, columns in arrays(self._fields).items():
             items = list(record.get(array) or [])
             header = {c.key: name_cell(wb, f"{array}.{c.key}") for c in columns}
-            anchor = next(c for c in header.values() if c is not None)
+            anchor = next((c for c in header.values() if c is not None), None)
+            if anchor is None:
+                continue
             ws = anchor.parent
             styled = anchor.row + max(1, blank_rows.get(array, 1))
             for i in range(max(len(items), blank_rows.get(array, 0))):

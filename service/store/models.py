@@ -344,3 +344,35 @@ class MailMessage(Base):
     reply_error: Mapped[str] = mapped_column(Text, default="")
     reply_next_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     replied_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class FormDraft(Base):
+    """A form being made in the form designer (:mod:`service.actions.form_designer`): the uploaded document (its
+    bytes in the file store, the template once published), the fields proposed from it and edited (``fields``)
+    and the JSON Schema made from them, the campaign and form id it is for, pictures of its pages, the last
+    preview, and its state: draft (changes not yet published) | published (the instance layer holds it as it is).
+    ``version`` is the form's version when it was last published ("" before)."""
+
+    __tablename__ = "form_drafts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    form_id: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    annex: Mapped[str] = mapped_column(String(40), default="")
+    one_per: Mapped[str] = mapped_column(String(20), default="recommender")
+    filename: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(10))  # docx | xlsx
+    document_sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+    fields: Mapped[list[Any]] = mapped_column(default=list)
+    schema: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    pages: Mapped[list[Any]] = mapped_column(default=list)  # sha256 of a PNG per page (the first pages)
+    picture_note: Mapped[str] = mapped_column(Text, default="")  # why there is no picture, if there is none
+    preview: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    version: Mapped[str] = mapped_column(String(20), default="")
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(80), default="")
+    published_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

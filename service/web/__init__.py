@@ -46,7 +46,12 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
         app.after_request(_strict_transport)
     csrf.init_app(app)
 
-    from service.web import accounts, admin, auth, help_pages, mailbox, notices, pages, recommender, schools
+    from service.forms.catalog import catalog, forms_layer
+    from service.web import accounts, admin, auth, designer, help_pages, mailbox, notices, pages, recommender, schools
+
+    # Forms published in the form designer live in the instance folder (FORMS_DATA), laid over the shipped data by
+    # every process's catalogue; the CLI and the workers build the app through here too.
+    catalog.use_layer(forms_layer(app))
 
     for name, blueprint in app.blueprints.items():
         if name == token_api.name or name.startswith(token_api.name + "."):
@@ -59,6 +64,7 @@ def init_web(app: Flask, token_api: Blueprint) -> None:
     app.register_blueprint(help_pages.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(mailbox.bp)
+    app.register_blueprint(designer.bp)
     app.add_template_filter(pages.beijing_time, "beijing")
     app.before_request(auth.load_user)
     app.after_request(_secure_headers)

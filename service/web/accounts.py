@@ -22,7 +22,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _page(issued: list[acc.Issued] | None = None, error: str = "", status: int = 200):
     cat = catalog()
     units = [{"id": r["id"], "name": r["name"], "source": source}
-             for source in ("recommenders", "liaoning_groups") for r in cat.entities(source)]
+             for source in cat.unit_lists() for r in cat.entities(source) if r.get("id")]
     data = {"accounts": acc.accounts(store_for(current_app), actor()), "error": error,
             "issued": [i.to_dict() for i in issued or []], "units": units,
             "campaigns": [{"id": c.id, "title": c.title} for c in cat.campaigns.values()]}

@@ -75,17 +75,16 @@ def load_user() -> None:
 def entity_name(entity_id: str | None) -> str:
     if not entity_id:
         return ""
-    for source in ("recommenders", "liaoning_groups"):
-        for row in catalog().entities(source):
-            if row.get("id") == entity_id:
-                return row["name"]
-    return entity_id
+    found = catalog().unit(entity_id)  # on any list a campaign names
+    return found[1]["name"] if found else entity_id
 
 
 def template_context() -> dict[str, Any]:
     user = g.get("user")
     return {"current_user": user, "role_label": role_label(user) if user else "",
-            "user_entity_name": entity_name(user.entity_id) if user else ""}
+            "user_entity_name": entity_name(user.entity_id) if user else "",
+            # The footer's 依据: each campaign's notice as its data names it (texts.basis, else its 文号).
+            "campaign_basis": "、".join(dict.fromkeys(c.basis for c in catalog().campaigns.values() if c.basis))}
 
 
 def role_label(user: User) -> str:

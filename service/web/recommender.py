@@ -8,9 +8,10 @@ submissions; administrators may open any of them.
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
 from sqlalchemy import select
 
 from service.actions import downloads, shapes
@@ -24,6 +25,7 @@ from service.actions.lifecycle import load
 from service.actions.reassign import reassign
 from service.actions.restore import restore
 from service.actions.return_for_changes import return_for_changes
+from service.actions.scan_check import pictures_of
 from service.actions.status_board import STATUSES, status_board
 from service.actions.withdraw import withdraw
 from service.forms.catalog import catalog
@@ -284,6 +286,19 @@ def attachment(submission_id: int, attachment_id: int):
     except IntakeError:
         abort(404)
     return send_download(content, name)
+
+
+@bp.get("/submissions/<int:submission_id>/pictures/<sha256>")
+@login_required("recommender", "admin")
+def picture(submission_id: int, sha256: str):
+    """The picture of a value read from a scan (its cell), shown beside the review item about it: only pictures
+    this submission's report names, to its unit and the staff; anything else is 404."""
+    sub = _own(submission_id, read_only=True)
+    if sha256 not in pictures_of(sub.report).values():
+        abort(404)
+    response = send_file(BytesIO(store_for(current_app).files.get(sha256)), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.get("/submissions/<int:submission_id>/marked")

@@ -1,6 +1,6 @@
-"""``flask backup create|restore``: an installation with submissions is backed up and restored into an empty one
-(a new instance folder and database: SQLite, or the PostgreSQL of DATABASE_URL emptied), and everything comes back
-identical; a damaged or altered archive is refused before anything is written."""
+"""``flask backup create|restore``: an installation with submissions and published forms is backed up and restored
+into an empty one (a new instance folder and database: SQLite, or the PostgreSQL of DATABASE_URL emptied), and
+everything comes back identical; a damaged or altered archive is refused before anything is written."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from docx import Document
 from moto.server import ThreadedMotoServer
 from sqlalchemy import create_engine, inspect, text
 
 from service import create_app
+from service.actions.actor import Actor
+from service.actions.form_designer import create_from_document, get_draft, publish
 from service.actions.intake import receive
+from service.forms.catalog import catalog, load_catalog
+from service.office.convert.client import shutdown_converter
 from service.render.form import render
 from service.store import MIGRATIONS, Store, open_file_store
 from service.store.auth import check_password, create_user
@@ -34,7 +39,16 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _app(url: str, files: Path):
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, "FILE_STORE": str(files)})
+    """The service on ``url`` and ``files``, publishing forms into ``forms-data`` beside the files."""
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, "FILE_STORE": str(files),
+                       "FORMS_DATA": str(files.parent / "forms-data")})
+
+
+@pytest.fixture(autouse=True)
+def _shipped_data_after():
+    """The apps made here lay their own forms-data folder over the process-wide catalogue: lift it afterwards."""
+    yield
+    catalog.use_layer(None)
 
 
 def _cli(app, *args: str):
@@ -70,6 +84,11 @@ def stored(files: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in files.glob("??/??/*") if p.is_file()}
 
 
+def layer_files(layer: Path) -> dict[str, bytes]:
+    """Every file of a forms-data folder, by its path in it."""
+    return {p.relative_to(layer).as_posix(): p.read_bytes() for p in layer.rglob("*") if p.is_file()}
+
+
 @pytest.fixture
 def installation(tmp_path):
     """An installation in use: accounts, a unit's recommendation letter with an attachment, a summary table, an
@@ -102,6 +121,7 @@ def test_restore_into_an_empty_installation_gives_back_everything(installation, 
     assert manifest["alembic_revision"] and manifest["counts"]["submissions"] == 3
     assert manifest["counts"]["users"] == 2 and manifest["counts"]["audit_log"] > 0
     assert {f["sha256"] for f in manifest["files"]} == set(stored(source.files.root))
+    assert manifest["forms_data"] == [] and "没有发布的表单" in made.output  # nothing published: the archive says so
 
     before_rows, before_files = contents(source.url), stored(source.files.root)
     with source.session() as s:
@@ -115,6 +135,7 @@ def test_restore_into_an_empty_installation_gives_back_everything(installation, 
 
     assert contents(url) == before_rows
     assert stored(files) == before_files
+    assert not (files.parent / "forms-data").exists()  # no published form, none restored
     restored = Store(url, files)
     try:
         with restored.session() as s:
@@ -133,6 +154,71 @@ def test_restore_into_an_empty_installation_gives_back_everything(installation, 
     assert again.exit_code != 0 and "目标安装中已有数据" in again.output  # a second restore would overwrite
     assert _cli(target, "backup", "restore", "--force", str(archive)).exit_code == 0
     assert contents(url) == before_rows
+
+
+def plain_form() -> bytes:
+    """A plain Word form as people make one (labels beside blanks), for the form designer."""
+    doc = Document()
+    doc.add_paragraph("校企合作项目申报表")
+    table = doc.add_table(rows=3, cols=4)
+    for (r, c), label in {(0, 0): "单位名称", (1, 0): "联系人", (1, 2): "手机", (2, 0): "合作企业数"}.items():
+        table.cell(r, c).text = label
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_published_forms_come_back_and_the_restored_installation_reads_them(installation, tmp_path):
+    source, app = installation
+    layer = source.files.root.parent / "forms-data"
+    staff = Actor("admin", "admin")
+    try:
+        draft_id = create_from_document(source, staff, plain_form(), "校企合作项目申报表.docx", "ln-2018",
+                                        "coop_apply", layer=layer)
+    finally:
+        shutdown_converter()  # the pictures of the pages started the process-wide one
+    assert publish(source, staff, draft_id, layer=layer) == "1.0.0"
+    published = layer_files(layer)
+    assert "data/campaigns/ln-2018.json" in published and "templates/docx/ln-2018/coop_apply.docx" in published
+
+    archive = tmp_path / "with-forms.tar.gz"
+    made = _cli(app, "backup", "create", "-o", str(archive))
+    assert made.exit_code == 0 and f"{len(published)} 个发布表单的文件" in made.output, made.output
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        in_archive = {n.removeprefix("forms-data/"): tar.extractfile(n).read()
+                      for n in tar.getnames() if n.startswith("forms-data/")}
+    assert in_archive == published
+    assert {(f["name"], f["size"]) for f in manifest["forms_data"]} == {
+        (f"forms-data/{rel}", len(data)) for rel, data in published.items()}
+    assert "个发布表单的文件" in _cli(app, "backup", "verify", str(archive)).output
+
+    url, files = _empty_target(source, tmp_path / "restored")
+    target_layer = files.parent / "forms-data"
+    target = _app(url, files)
+    assert _cli(target, "init-db").exit_code == 0
+    # A form published in the target already: refused, nothing written, unless --force (the folder is replaced).
+    stray = target_layer / "templates" / "docx" / "ln-2018" / "old_form.docx"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"PK\x03\x04 an older form")
+    refused = _cli(target, "backup", "restore", str(archive))
+    assert refused.exit_code != 0 and "发布表单的目录" in refused.output, refused.output
+    assert layer_files(target_layer) == {"templates/docx/ln-2018/old_form.docx": b"PK\x03\x04 an older form"}
+    assert stored(files) == {}
+    done = _cli(target, "backup", "restore", "--force", str(archive))
+    assert done.exit_code == 0 and f"{len(published)} 个发布表单的文件" in done.output, done.output
+
+    assert layer_files(target_layer) == published  # byte for byte, and nothing else
+    form = load_catalog(layer=target_layer).form("ln-2018", "coop_apply")
+    assert form.title == "校企合作项目申报表" and form.version == "1.0.0"
+    assert form.template_path.is_relative_to(target_layer)
+    assert form.template_path.read_bytes() == published["templates/docx/ln-2018/coop_apply.docx"]
+    assert not [p for p in target_layer.parent.iterdir() if p.name.startswith(".forms-data-restore-")]
+    restored = Store(url, files)
+    try:  # the draft it was published from came back too, in the database
+        assert get_draft(restored, draft_id).state == "published"
+    finally:
+        restored.dispose()
 
 
 def _rewrite(archive: Path, out: Path, change) -> None:

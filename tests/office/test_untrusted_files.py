@@ -593,8 +593,14 @@ def test_executable() -> None:
     ids=["png", "jpeg", "gif", "tiff", "bmp", "webp", "pdf"],
 )
 def test_images_and_pdf(head: bytes) -> None:
-    exc = rejected("FILE_IMAGE_OR_PDF", sniff, head + bytes(64), "盖章页.docx")
-    assert "扫描件" in exc.message
+    """A scan or photo (even renamed .docx) is taken, to be read by its pages (service.office.paper)."""
+    sniffed = sniff(head + bytes(64), "盖章页.docx")
+    assert sniffed.kind == ("pdf" if head.startswith(b"%PDF") else "picture") and not sniffed.needs_conversion
+
+
+def test_a_heic_photo_is_refused_saying_how_to_save_it() -> None:
+    exc = rejected("FILE_IMAGE_OR_PDF", sniff, b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00" + bytes(64), "IMG_1.HEIC")
+    assert "HEIC" in exc.message and "JPEG" in exc.message
 
 
 @pytest.mark.parametrize(
@@ -1032,6 +1038,13 @@ EXPECTED_CODES = {
     "XML_HOSTILE",
     "XML_MALFORMED",
     "XML_TOO_LARGE",
+    "PDF_CORRUPT",
+    "PDF_TOO_MANY_PAGES",
+    "PDF_PAGE_TOO_LARGE",
+    "PDF_UNSAFE",
+    "PICTURE_CORRUPT",
+    "PICTURE_TOO_LARGE",
+    "SCAN_TIMEOUT",
 }
 
 

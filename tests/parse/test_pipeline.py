@@ -584,8 +584,8 @@ BAD_FILES = {
     "xlsx-xxe": (lambda: _hostile("xl/worksheets/sheet1.xml", XXE, "summary_table"), "汇总表.xlsx", "XML_HOSTILE"),
     "encrypted": (_encrypted, "推荐书.docx", "FILE_ENCRYPTED"),
     "macro": (_macro_enabled, "推荐书.docm", "FILE_MACRO"),
-    "png": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "扫描件.docx", "FILE_IMAGE_OR_PDF"),
-    "pdf": (lambda: b"%PDF-1.7\n" + bytes(200), "推荐书.pdf", "FILE_IMAGE_OR_PDF"),
+    "png": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "扫描件.docx", "PICTURE_CORRUPT"),
+    "pdf": (lambda: b"%PDF-1.7\n" + bytes(200), "推荐书.pdf", "PDF_CORRUPT"),
     "oversized": (lambda: b"PK\x03\x04" + bytes(21 * 1024 * 1024), "推荐书.docx", "FILE_TOO_LARGE"),
     "far-corner": (_far_corner, "汇总表.xlsx", "SHEET_TOO_LARGE"),
     # A DTD in a part the parser never reads (LibreOffice may, when it compiles the file), in UTF-16 or UTF-7.

@@ -89,6 +89,9 @@ def test_a_first_batch_group_is_refused_and_a_near_name_asked_about():
     refused = checked("recommendation_letter", letter(group_name="北京现代制造业职业教育集团"))
     problem = next(p for p in refused.problems if p.code == "GROUP_FIRST_BATCH")
     assert problem.severity == "error" and problem.path == "group_name"
+    # Worded by jth-2020's own data, the list named by its own title.
+    assert problem.message == ("“北京现代制造业职业教育集团”已入围第一批示范性职业教育集团（联盟）培育单位（第一批名单第5号），"
+                               "不在本次推荐范围，请从推荐名单中删除。")
     near = checked("recommendation_letter", letter(group_name="北京现代制造职业教育集团"))
     problem = next(p for p in near.problems if p.code == "GROUP_FIRST_BATCH_NEAR")
     assert problem.severity == "review" and problem.candidates == ["北京现代制造业职业教育集团"]
@@ -105,6 +108,7 @@ def test_a_work_summary_group_must_be_one_of_liaonings_fourteen_with_its_lead_sc
     outside = checked("work_summary", dict(record, group_name="大连软件服务外包职业教育集团"))
     problem = next(p for p in outside.problems if p.code == "GROUP_NOT_ELIGIBLE")
     assert "辽宁现代农业职教集团" in problem.message  # the message lists the groups that may report
+    assert problem.message.startswith("“大连软件服务外包职业教育集团”不在辽宁省级示范性职业教育集团名单中。")
     wrong_lead = checked("work_summary", dict(record, lead_schools=["辽宁农业职业技术学院"]))
     assert "LEAD_SCHOOL_MISMATCH" in codes(wrong_lead)
 

@@ -346,6 +346,37 @@ def test_error_pages_pass_axe_and_keep_the_signed_in_header(server, browser_page
     check(page, "error-413")
 
 
+def test_the_form_designer_pages_pass_axe(server, live_app, browser_page, tmp_path):
+    """The designer from an upload to a preview, at both widths; a mistake in the upload and in the fields each
+    put the focus on the error summary, the box marked invalid."""
+    live_app.config["FORMS_DATA"] = str(tmp_path / "forms-data")  # previews are tried beside it, not in instance/
+    upload = tmp_path / "工作总结.docx"
+    upload.write_bytes(render("ln-2018", "work_summary").content)
+    page = browser_page
+    login(page, server, "admin")
+    page.goto(server + "/admin/designer/")
+    check_both(page, "designer-index")
+    page.get_by_role("button", name="上传并生成字段").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.get_by_label("表单编号")).to_have_attribute("aria-invalid", "true")
+    check(page, "designer-upload-error")
+    page.get_by_label("征集活动").select_option("ln-2018")
+    page.get_by_label("表单编号").fill("summary_copy")
+    page.get_by_label("表格文件（.docx 或 .xlsx）").set_input_files(str(upload))
+    page.get_by_role("button", name="上传并生成字段").click()
+    expect(page.get_by_role("img", name="上传的表格《省级示范性职业教育集团办学工作总结》第 1 页")).to_be_visible()
+    check_both(page, "designer-edit")
+    page.get_by_label("第1项 集团名称：字段名").fill("集团")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.get_by_label("第1项 集团名称：字段名")).to_have_attribute("aria-invalid", "true")
+    check(page, "designer-edit-error")
+    page.get_by_label("第1项 集团名称：字段名").fill("group_name")
+    page.get_by_role("button", name="保存并预览").click()
+    expect(page.locator("#preview-summary")).to_contain_text("个字段读回一致")
+    check_both(page, "designer-preview")
+
+
 # ---- the web form by keyboard ------------------------------------------------------------------------------
 
 

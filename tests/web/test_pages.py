@@ -76,6 +76,7 @@ MATRIX = [
     ("GET", "/r/submissions/1/history", OWNER_OR_ADMIN),
     ("GET", "/r/submissions/1/attachments/1", OWNER_OR_ADMIN),
     ("GET", "/r/submissions/1/attachments/2", {**OWNER_OR_ADMIN, P: 404, D: 404}),
+    ("GET", "/r/submissions/1/pictures/" + "0" * 64, {**OWNER_OR_ADMIN, P: 404, D: 404}),  # no such picture
     ("GET", "/r/submissions/999", {A: 302, S: 403, P: 404, C: 404, H: 404, X: 404, D: 404}),
     ("POST", "/r/submissions/1/attachments", {A: 401, S: 403, P: 302, C: 404, H: 404, X: 404, D: 302}),
     ("GET", "/admin/", ADMIN_ONLY),
@@ -115,6 +116,15 @@ MATRIX = [
     ("POST", "/admin/settings/retry", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 303}),
     ("GET", "/admin/mail/", ADMIN_ONLY),
     ("POST", "/admin/mail/1/assign", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 400}),  # no unit chosen
+    ("GET", "/admin/designer/", ADMIN_ONLY),
+    ("POST", "/admin/designer/", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 422}),  # nothing uploaded
+    ("GET", "/admin/designer/999", {**ADMIN_ONLY, D: 404}),
+    ("POST", "/admin/designer/999", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
+    ("POST", "/admin/designer/999/preview", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
+    ("POST", "/admin/designer/999/publish", {A: 401, S: 403, P: 403, C: 403, H: 403, X: 403, D: 404}),
+    ("GET", "/admin/designer/999/pages/1", {**ADMIN_ONLY, D: 404}),
+    ("GET", "/admin/designer/999/preview-copy", {**ADMIN_ONLY, D: 404}),
+    ("GET", "/admin/designer/999/document", {**ADMIN_ONLY, D: 404}),
 ]
 
 

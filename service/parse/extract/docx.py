@@ -271,6 +271,8 @@ def _section_paras(doc: DocxDocument, loc: Locator, index: _DocIndex, layout: La
                 where = Where("paragraph", paragraph=block.index)
             parts.append(block.text)
         else:
+            if block.rows and any(_opens_section(c.text, layout, loc.label) for c in block.rows[0].cells):
+                break  # a table that starts with the form's next label (二、建设目标) is the next part
             parts.extend("\t".join(c.text for c in r.cells if c.text and not c.continued) for r in block.rows)
     first = doc.blocks[start]
     return "\n".join(parts), where or Where("paragraph", paragraph=first.index)

@@ -1,10 +1,13 @@
 """The campaign rules of the notices, run by the rule kinds a campaign configures in its ``rules`` data.
 
 Two layers: :func:`document_rules` checks what one file can show on its own (a late submission, an unknown
-recommender, a first-batch group, a Liaoning group that is not on the list, 字数 over the limit, ranks with gaps,
-counts that do not add up, more rows than the quota); :func:`batch_rules` checks a recommender's files together
+recommender, a group on an excluded list, a group not on the eligible list, 字数 over the limit, ranks with gaps,
+counts that do not add up, more rows than the quota, and the kinds operators configure for any form: a field
+compared with a constant, another field or a date of the campaign, a field required when another has a value,
+the number of items in a field); :func:`batch_rules` checks a recommender's files together
 (quota, every ranked group has its 推荐书, the 汇总表 and the 推荐书 agree). Each rule family is one module here;
-which forms and fields a rule applies to is data, so a new campaign of the same kinds needs no code.
+which forms and fields a rule applies to, and how its problems are worded (a rule's ``message``, the campaign's
+``messages``), is data, so a new campaign of the same kinds needs no code.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from service.forms.names import normalize_name
 from service.problems.report import ParseResult
 from service.validate.rules import (
     char_limit,
+    compare,
+    count,
     cross_check,
     deadline,
     eligible,
@@ -26,6 +31,7 @@ from service.validate.rules import (
     quota,
     ranking,
     recommender,
+    required_if,
     sums,
 )
 from service.validate.rules.document import Document
@@ -43,6 +49,9 @@ DOCUMENT_RULES: tuple[tuple[str, DocumentRule], ...] = (
     ("ranking", ranking.check),
     ("sums", sums.check),
     ("quota", quota.check_list),
+    ("compare", compare.check),
+    ("required_if", required_if.check),
+    ("count", count.check),
 )
 #: Kinds every campaign has without naming them in ``rules``: the deadline is the campaign's own, the 字数
 #: limit the form's (its ``max_chars`` setting).

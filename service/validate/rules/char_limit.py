@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.problems.report import problem
 from service.validate.rules.document import Document
 from service.validate.wordcount import word_count
 
@@ -23,6 +22,6 @@ def check(doc: Document, _spec: Any = None) -> None:
     doc.result.metrics["char_count"] = count
     doc.result.metrics["char_limit"] = limit
     if count > limit:
-        doc.result.add(problem("TOO_MANY_CHARS", count=count, limit=limit, over=count - limit))
+        doc.result.add(doc.problem("TOO_MANY_CHARS", count=count, limit=limit, over=count - limit))
     else:
-        doc.result.add(problem("CHAR_COUNT", count=count, limit=limit))
+        doc.result.add(doc.problem("CHAR_COUNT", count=count, limit=limit))

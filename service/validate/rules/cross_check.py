@@ -12,8 +12,8 @@ from typing import Any
 
 from service.forms.catalog import Campaign, Catalog
 from service.forms.names import normalize_name
-from service.problems.report import ParseResult, problem
-from service.validate.rules.document import title, where
+from service.problems.report import ParseResult
+from service.validate.rules.document import campaign_problem, title, where
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -45,11 +45,12 @@ def _cross_check(files: list[ParseResult], campaign: Campaign, check: dict[str, 
     for dupes in by_name.values():
         if len(dupes) > 1:
             for f in dupes:
-                f.add(problem("DUPLICATE_SUBMISSION", group=f.record.get(item_key), count=len(dupes),
-                              form=item_form.title, files="、".join(d.file for d in dupes)))
+                f.add(campaign_problem(campaign, "DUPLICATE_SUBMISSION", group=f.record.get(item_key),
+                                       count=len(dupes), form=item_form.title,
+                                       files="、".join(d.file for d in dupes)))
     if not lists:
         for f in items:
-            f.add(problem("LIST_MISSING", form=list_form.title))
+            f.add(campaign_problem(campaign, "LIST_MISSING", form=list_form.title))
         return
     ranked: set[str] = set()
     for lst in lists:
@@ -61,8 +62,9 @@ def _cross_check(files: list[ParseResult], campaign: Campaign, check: dict[str, 
             letters = by_name.get(name, [])
             ipath = f"{check['list']}.{i}.{list_key}"
             if not letters:
-                lst.add(problem("RANK_NO_LETTER", path=ipath, title=title(list_form, ipath), where=where(lst, ipath),
-                                row=i + 1, group=row[list_key], form=item_form.title))
+                lst.add(campaign_problem(campaign, "RANK_NO_LETTER", path=ipath, title=title(list_form, ipath),
+                                         where=where(lst, ipath), row=i + 1, group=row[list_key],
+                                         form=item_form.title))
                 continue
             for letter in letters:
                 for list_field, item_fields in check.get("agree", []):
@@ -76,11 +78,13 @@ def _cross_check(files: list[ParseResult], campaign: Campaign, check: dict[str, 
                     b = values[0]
                     shown = "、".join(b) if isinstance(b, list) else b
                     said = {"group": row[list_key], "item": ltitle, "listed": a, "file": letter.file, "written": shown}
-                    lst.add(problem("CROSS_FORM_MISMATCH", path=lpath, title=ltitle, where=where(lst, lpath), **said))
-                    letter.add(problem("CROSS_FORM_MISMATCH", path=options[0], title=ititle,
-                                       where=where(letter, options[0]), **said))
+                    lst.add(campaign_problem(campaign, "CROSS_FORM_MISMATCH", path=lpath, title=ltitle,
+                                             where=where(lst, lpath), **said))
+                    letter.add(campaign_problem(campaign, "CROSS_FORM_MISMATCH", path=options[0], title=ititle,
+                                                where=where(letter, options[0]), **said))
     for name, letters in by_name.items():
         if name not in ranked:
             for f in letters:
-                f.add(problem("LETTER_NOT_RANKED", path=item_key, title=title(item_form, item_key),
-                              where=where(f, item_key), group=f.record.get(item_key), form=list_form.title))
+                f.add(campaign_problem(campaign, "LETTER_NOT_RANKED", path=item_key,
+                                       title=title(item_form, item_key), where=where(f, item_key),
+                                       group=f.record.get(item_key), form=list_form.title))

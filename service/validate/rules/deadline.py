@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.forms.catalog import Campaign
-from service.problems.report import problem
 from service.validate.rules.document import Document
 
 
@@ -35,4 +34,4 @@ def check(doc: Document, _spec: Any = None) -> None:
     deadline = deadline_of(doc.campaign, doc.submitter)
     if doc.received > deadline:
         days = (doc.received.astimezone(deadline.tzinfo).date() - deadline.date()).days
-        doc.result.add(problem("SUBMISSION_LATE", deadline=deadline_day(doc.campaign, doc.submitter), days=days))
+        doc.result.add(doc.problem("SUBMISSION_LATE", deadline=deadline_day(doc.campaign, doc.submitter), days=days))

@@ -1,26 +1,33 @@
-"""Groups on an excluded list (the first batch of 示范性职业教育集团 may not be recommended again): refused, a
-near name asked about (rule kind ``excluded_group_fields``: per form, the fields that name a group)."""
+"""Groups on a list that may not be put forward (the first batch of 示范性职业教育集团, a second batch …): refused,
+a near name asked about (rule kind ``excluded_group_fields``: per form, the fields that name a group). The lists
+are the campaign's ``excluded_groups`` (one or several); each is named in messages by its own title."""
 
 from __future__ import annotations
 
-from service.problems.report import problem
 from service.validate.rules.document import Document, values
 from service.validate.rules.reference import name_index
 
 
 def check(doc: Document, spec: dict[str, list[str]]) -> None:
-    """GROUP_FIRST_BATCH for a group on the campaign's ``excluded_groups`` list, GROUP_FIRST_BATCH_NEAR for a near name."""
-    source = doc.campaign.data.get("excluded_groups")
+    """GROUP_FIRST_BATCH for a group on one of the campaign's excluded lists, GROUP_FIRST_BATCH_NEAR for a near
+    name; the first list that holds the name (or a near one) is the one named."""
+    sources = doc.campaign.excluded_lists
     paths = spec.get(doc.form.id, [])
-    if not source or not paths:
+    if not sources or not paths:
         return
-    index = name_index(doc.cat, source)
     for path in paths:
         for ipath, name in values(doc.record, path):
-            match = index.match(str(name))
-            if match.exact is not None:
-                doc.result.add(problem("GROUP_FIRST_BATCH", **doc.at(ipath), name=name, seq=match.exact.get("seq")))
-            elif match.near:
-                doc.result.add(problem("GROUP_FIRST_BATCH_NEAR", **doc.at(ipath),
-                                       candidates=[r["name"] for r in match.near], name=name,
-                                       near="、".join(r["name"] for r in match.near)))
+            matches = [(source, name_index(doc.cat, source).match(str(name))) for source in sources]
+            exact = next(((s, m) for s, m in matches if m.exact is not None), None)
+            if exact is not None:
+                source, match = exact
+                doc.result.add(doc.problem("GROUP_FIRST_BATCH", **doc.at(ipath), name=name,
+                                           list=doc.cat.list_title(source), seq=match.exact.get("seq")))
+                continue
+            near = next(((s, m) for s, m in matches if m.near), None)
+            if near is not None:
+                source, match = near
+                doc.result.add(doc.problem("GROUP_FIRST_BATCH_NEAR", **doc.at(ipath),
+                                           candidates=[r["name"] for r in match.near], name=name,
+                                           list=doc.cat.list_title(source),
+                                           near="、".join(r["name"] for r in match.near)))

@@ -7,8 +7,8 @@ from typing import Any
 
 from service.forms.catalog import Campaign, Catalog
 from service.forms.names import normalize_name
-from service.problems.report import ParseResult, problem
-from service.validate.rules.document import Document
+from service.problems.report import ParseResult
+from service.validate.rules.document import Document, campaign_problem
 from service.validate.rules.recommender import recommender_of
 
 
@@ -28,7 +28,8 @@ def check_list(doc: Document, spec: dict[str, Any]) -> None:
     quota = quota_of(doc.cat, doc.campaign, doc.record)
     items = doc.record.get(spec["list"]) or []
     if quota and len(items) > quota[0]:
-        doc.result.add(problem("QUOTA_EXCEEDED", path=spec["list"], kind=quota[1], quota=quota[0], count=len(items)))
+        doc.result.add(doc.problem("QUOTA_EXCEEDED", path=spec["list"], kind=quota[1], quota=quota[0],
+                                   count=len(items)))
 
 
 def check_letters(files: list[ParseResult], cat: Catalog, campaign: Campaign, spec: dict[str, Any]) -> None:
@@ -40,4 +41,4 @@ def check_letters(files: list[ParseResult], cat: Catalog, campaign: Campaign, sp
     groups = {normalize_name(str(f.record.get("group_name", ""))) for f in letters}
     if quota and len(groups) > quota[0]:
         for f in letters:
-            f.add(problem("QUOTA_EXCEEDED", variant="letters", kind=quota[1], quota=quota[0]))
+            f.add(campaign_problem(campaign, "QUOTA_EXCEEDED", variant="letters", kind=quota[1], quota=quota[0]))

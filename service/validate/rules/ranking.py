@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.problems.report import problem
 from service.validate.rules.document import Document, title, values
 
 
@@ -19,5 +18,6 @@ def check(doc: Document, spec: dict[str, Any]) -> None:
     if sorted(ranks) != expected:
         dup = sorted({r for r in ranks if ranks.count(r) > 1})
         repeated = {"variant": "duplicates", "duplicates": "、".join(map(str, dup))} if dup else {}
-        doc.result.add(problem("RANK_SEQUENCE", path=spec["field"].split("[]")[0], title=title(doc.form, spec["field"]),
-                               count=len(ranks), ranks="、".join(map(str, ranks)), **repeated))
+        doc.result.add(doc.problem("RANK_SEQUENCE", path=spec["field"].split("[]")[0],
+                                   title=title(doc.form, spec["field"]), count=len(ranks),
+                                   ranks="、".join(map(str, ranks)), **repeated))

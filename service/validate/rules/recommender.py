@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from service.forms.catalog import Campaign, Catalog
-from service.problems.report import problem
 from service.validate.rules.document import Document, title, where
 from service.validate.rules.reference import entity_name, name_index
 
@@ -36,14 +35,15 @@ def check(doc: Document, spec: dict[str, Any]) -> None:
     at = doc.at(spec["name_field"])
     if match.exact is None:
         near = {"variant": "near", "near": "、".join(r["name"] for r in match.near)} if match.near else {}
-        result.add(problem("RECOMMENDER_UNKNOWN", **at, candidates=[r["name"] for r in match.near], name=name, **near))
+        result.add(doc.problem("RECOMMENDER_UNKNOWN", **at, candidates=[r["name"] for r in match.near], name=name,
+                               **near))
         return
     row = match.exact
     if result.entity and result.entity != row.get("id"):
-        result.add(problem("ENTITY_MISMATCH", **at, entity=entity_name(doc.cat, source, result.entity), name=name))
+        result.add(doc.problem("ENTITY_MISMATCH", **at, entity=entity_name(doc.cat, source, result.entity), name=name))
     rtype = doc.campaign.recommender_type(row.get("type", ""))
     type_value = result.record.get(spec.get("type_field", ""))
     if rtype and type_value and type_value != rtype["label"]:
         tpath = spec["type_field"]
-        result.add(problem("RECOMMENDER_TYPE_MISMATCH", path=tpath, title=title(form, tpath),
-                           where=where(result, tpath), name=name, type=rtype["label"], written=type_value))
+        result.add(doc.problem("RECOMMENDER_TYPE_MISMATCH", path=tpath, title=title(form, tpath),
+                               where=where(result, tpath), name=name, type=rtype["label"], written=type_value))

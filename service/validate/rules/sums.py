@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.problems.report import problem
 from service.validate.rules.document import Document, title, where
 
 
@@ -19,6 +18,6 @@ def check(doc: Document, specs: list[dict[str, Any]]) -> None:
         if not isinstance(total, int) or not all(isinstance(p, int) for p in parts):
             continue
         if sum(parts) != total:
-            doc.result.add(problem("SUM_MISMATCH", path=spec["total"], title=title(form, spec["total"]),
+            doc.result.add(doc.problem("SUM_MISMATCH", path=spec["total"], title=title(form, spec["total"]),
                                    where=where(doc.result, spec["total"]), total=total, sum=sum(parts),
                                    parts="+".join(title(form, p) for p in spec["parts"])))
