@@ -7,6 +7,7 @@ from service.actions.actor import Actor
 from service.actions.intake import IntakeError
 from service.actions.lifecycle import load
 from service.actions.marked_copy import marked_copy
+from service.actions.scan_check import pictures_of
 from service.store import Store
 from service.store.audit import audit
 
@@ -29,6 +30,17 @@ def attachment_file(store: Store, submission_id: int, attachment_id: int, actor:
         sha, name = att.sha256, att.original_name
         audit(s, actor.username, "download", f"attachment:{att.id}", sha256=sha)
     return store.files.get(sha), name
+
+
+def cell_picture(store: Store, submission_id: int, sha256: str, actor: Actor) -> bytes:
+    """The picture of a value read from a scan (its cell), for the review item about it: only the pictures this
+    submission's report names, to those who may read the submission (SCAN_PICTURE_NOT_FOUND otherwise)."""
+    with store.session() as s:
+        sub = load(s, submission_id, actor, read_only=True)
+        named = set(pictures_of(sub.report).values())
+    if sha256 not in named:
+        raise IntakeError("SCAN_PICTURE_NOT_FOUND", submission=submission_id)
+    return store.files.get(sha256)
 
 
 def marked_file(store: Store, submission_id: int, actor: Actor) -> tuple[bytes, str]:

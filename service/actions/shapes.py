@@ -64,9 +64,13 @@ def decision_shape(d: ReviewDecision, form: Form | None) -> dict[str, Any]:
             "note": d.note, "user": d.user, "at": iso(d.created_at), "carried_from": d.carried_from}
 
 
-def picture_url(submission_id: int, sha256: str | None) -> str | None:
-    """Where the picture of a value read from a scan is shown (its unit and the staff only)."""
-    return f"{PAGES}/submissions/{submission_id}/pictures/{sha256}" if sha256 else None
+def picture_urls(submission_id: int, sha256: str | None) -> dict[str, str | None]:
+    """Where the picture of a value read from a scan is served (its unit and the staff only): ``picture_url`` in
+    the API, ``picture_page_url`` for the pages, as ``url``/``page_url`` everywhere else."""
+    if not sha256:
+        return {"picture_url": None, "picture_page_url": None}
+    return {"picture_url": f"{API}/submissions/{submission_id}/pictures/{sha256}",
+            "picture_page_url": f"{PAGES}/submissions/{submission_id}/pictures/{sha256}"}
 
 
 def problem_rows(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
@@ -82,8 +86,8 @@ def problem_rows(sub: Submission, cat: Catalog) -> list[dict[str, Any]]:
                     "where": (p.get("where") or {}).get("text", ""),
                     "message": ("（已确认受理）" if settled else "") + p["message"],
                     "path": p.get("path", ""), "candidates": p.get("candidates", []),
-                    "picture": picture, "picture_url": picture_url(sub.id, picture)})
-    out += [{**p, "where": "", "title": "", "path": "", "candidates": [], "picture": None, "picture_url": None}
+                    "picture": picture, **picture_urls(sub.id, picture)})
+    out += [{**p, "where": "", "title": "", "path": "", "candidates": [], "picture": None, **picture_urls(sub.id, None)}
             for p in attachment_problems(sub, cat)]
     order = {"error": 0, "review": 1, "info": 2}
     return sorted(out, key=lambda p: order.get(p["severity"], 3))

@@ -389,7 +389,10 @@ def _schemas() -> dict[str, Any]:
                            "title": {"type": "string"}, "code": _ref("ErrorCode"),
                            "severity": {"type": "string", "enum": ["error", "review", "info"]},
                            "message": {"type": "string"}, "candidates": {"type": "array"},
-                           "where": {"anyOf": [_ref("Where"), {"type": "null"}]}, "review_url": {"type": "string"}},
+                           "where": {"anyOf": [_ref("Where"), {"type": "null"}]},
+                           "picture_url": {"type": ["string", "null"],
+                                           "description": "从扫描件读出的值：该栏图像的地址（GET，PNG）"},
+                           "review_url": {"type": "string"}},
         },
         "IngestAccepted": {
             "type": "object", "required": ["job_id", "state", "poll_url"],
@@ -594,6 +597,15 @@ def _paths() -> dict[str, Any]:
                           "401": UNAUTHORIZED, "403": FORBIDDEN,
                           "404": _error("提交或附件不存在，或不属于本单位", "SUBMISSION_NOT_FOUND",
                                         "ATTACHMENT_NOT_FOUND")}}},
+        "/submissions/{submission_id}/pictures/{sha256}": {"get": {
+            "operationId": "getCellPicture", "tags": ["报送"],
+            "summary": "从扫描件读出的某一栏的图像（报告中该问题的 picture / picture_url），供复核时对照",
+            "parameters": [_p("submission_id"), {"name": "sha256", "in": "path", "required": True,
+                                                 "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
+            "responses": {"200": _binary("该栏的 PNG 图像", "image/png"),
+                          "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": _error("提交不存在或不属于本单位，或报告中没有这张图像", "SUBMISSION_NOT_FOUND",
+                                        "SCAN_PICTURE_NOT_FOUND")}}},
         "/submissions/{submission_id}/marked": {"get": {
             "operationId": "getSubmissionMarked", "tags": ["报送"],
             "summary": "下载批注版：问题作为批注标在 Word 文档相应位置，或作为批注和高亮标在 Excel 单元格上",

@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from service.actions.review import decide
+from service.actions.scan_check import picture_for
+from service.actions.shapes import picture_urls
 from service.api.auth import current_user, token_required
 from service.api.errors import ApiError
 from service.api.params import campaign_or_404, page_args, paged
@@ -69,6 +71,7 @@ def review_queue():
                               "path": problem["path"], "title": problem.get("title", ""), "code": problem["code"],
                               "severity": problem["severity"], "message": problem["message"],
                               "candidates": problem.get("candidates", []), "where": problem.get("where"),
+                              "picture_url": picture_urls(sub.id, picture_for(sub.report, problem))["picture_url"],
                               "review_url": f"/api/v1/submissions/{sub.id}/review"})
     start = (page - 1) * per_page
     return jsonify(paged(items[start:start + per_page], len(items), page, per_page))

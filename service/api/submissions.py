@@ -220,6 +220,17 @@ def attachment_file(submission_id: int, attachment_id: int):
     return download(content, "application/octet-stream", name)
 
 
+@bp.get("/submissions/<int:submission_id>/pictures/<sha256>")
+@token_required("admin", "recommender")
+def cell_picture(submission_id: int, sha256: str):
+    """The picture of a value read from a scan (its cell), named by the report's ``picture`` of the item."""
+    _check_id(submission_id)
+    content = downloads.cell_picture(store_for(current_app), submission_id, sha256, actor_of(current_user()))
+    response = download(content, "image/png", f"{sha256[:12]}.png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
 def _check_id(submission_id: int) -> None:
     if submission_id > MAX_ID:
         raise ApiError("SUBMISSION_NOT_FOUND", "not_yours", submission=submission_id)

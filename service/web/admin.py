@@ -13,7 +13,7 @@ from service.actions.export import export
 from service.actions.intake import DOCUMENT_DECISION, IntakeError, acknowledged, document_level_done, staff_message
 from service.actions.review import decide
 from service.actions.scan_check import picture_for
-from service.actions.shapes import picture_url, unit_name
+from service.actions.shapes import picture_urls, unit_name
 from service.actions.status_board import STATUSES, status_board
 from service.forms.catalog import catalog
 from service.jobs.compile import KIND as COMPILE_KIND
@@ -236,7 +236,7 @@ def review():
                           "path": p.get("path") or "", "document_path": DOCUMENT_DECISION + p["code"], "title": p.get("title", ""), "code": p["code"],
                           "message": staff_message(store, sub, p), "candidates": p.get("candidates", []),
                           "where": (p.get("where") or {}).get("text", ""),
-                          "picture_url": picture_url(sub.id, picture_for(sub.report, p)),
+                          **picture_urls(sub.id, picture_for(sub.report, p)),
                           "url": url_for("recommender.submission", submission_id=sub.id)})
     codes = sorted({i["code"] for i in items if not i["code"].startswith("FIELD_")})
     return page("admin/review.html", {"campaign": campaign.id, "title": campaign.title, "items": items,

@@ -25,7 +25,6 @@ from service.actions.lifecycle import load
 from service.actions.reassign import reassign
 from service.actions.restore import restore
 from service.actions.return_for_changes import return_for_changes
-from service.actions.scan_check import pictures_of
 from service.actions.status_board import STATUSES, status_board
 from service.actions.withdraw import withdraw
 from service.forms.catalog import catalog
@@ -293,10 +292,11 @@ def attachment(submission_id: int, attachment_id: int):
 def picture(submission_id: int, sha256: str):
     """The picture of a value read from a scan (its cell), shown beside the review item about it: only pictures
     this submission's report names, to its unit and the staff; anything else is 404."""
-    sub = _own(submission_id, read_only=True)
-    if sha256 not in pictures_of(sub.report).values():
+    try:
+        content = downloads.cell_picture(store_for(current_app), submission_id, sha256, actor())
+    except IntakeError:
         abort(404)
-    response = send_file(BytesIO(store_for(current_app).files.get(sha256)), mimetype="image/png")
+    response = send_file(BytesIO(content), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 

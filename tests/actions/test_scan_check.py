@@ -28,8 +28,8 @@ from service.actions.marked_copy import marked_copy
 from service.actions.review import decide
 from service.actions.shapes import detail_of
 from service.render.form import render
-from service.store.auth import create_user
-from service.store.models import Submission
+from service.store.auth import create_token, create_user
+from service.store.models import Submission, User
 from tests.support.office_fill import fill_in_office
 from tests.support.records import ON_TIME
 from tests.support.samples import sample
@@ -102,7 +102,7 @@ def _assert_the_check_found(detail: dict, corpus: Corpus) -> None:
     differs, seals = _check_items(detail)
     assert [(p["path"], p["candidates"]) for p in differs] == [(CHANGED[0], [TYPED, CHANGED[1]])], differs
     assert f"扫描件：{CHANGED[1]}；电子版：{TYPED}" in differs[0]["message"]
-    assert differs[0]["picture"] and differs[0]["picture_url"].endswith(differs[0]["picture"])
+    assert differs[0]["picture"] and differs[0]["picture_page_url"].endswith(differs[0]["picture"])
     assert [p["message"].split("；")[0] for p in seals] == [f"扫描件第 4 页“{corpus.unsealed}”处没有找到红色印章"]
     assert detail["status"] == "needs_review"
     assert detail["scan_check"]["compared"] > 10 and list(detail["scan_check"]["fields"]) == [CHANGED[0]]
@@ -175,7 +175,7 @@ def test_the_picture_of_a_cell_is_kept_and_shown_to_its_unit_and_the_staff(site,
     assert response.status_code == 302
     detail = unit.get(f"/r/submissions/{sub_id}?format=json").get_json()
     row = next(p for p in detail["problems"] if p["code"] == "FIELD_SCAN_DIFFERS")
-    url = row["picture_url"]
+    url = row["picture_page_url"]
     assert store.files.exists(row["picture"])
     assert f'src="{url}"' in unit.get(f"/r/submissions/{sub_id}").get_data(as_text=True)
     picture = unit.get(url)
@@ -191,6 +191,20 @@ def test_the_picture_of_a_cell_is_kept_and_shown_to_its_unit_and_the_staff(site,
     assert f'src="{url}"' in queue and f"扫描件：{CHANGED[1]}；电子版：{TYPED}" in queue
     # A picture this submission does not name is not served, whoever asks.
     assert admin.get(f"/r/submissions/{sub_id}/pictures/{'0' * 64}").status_code == 404
+    # The API serves the same picture, where its JSON says, to the unit's token, and to no other unit's.
+    with store.session.begin() as s:
+        tokens = {name: create_token(s, s.query(User).filter_by(username=name).one()) for name in ("provincial",
+                                                                                                 "beijing")}
+    api = site.test_client()
+    shaped = api.get(f"/api/v1/submissions/{sub_id}", headers={"Authorization": f"Bearer {tokens['provincial']}"})
+    api_row = next(p for p in shaped.get_json()["problems"] if p["code"] == "FIELD_SCAN_DIFFERS")
+    served = api.get(api_row["picture_url"], headers={"Authorization": f"Bearer {tokens['provincial']}"})
+    assert (served.status_code, served.mimetype, served.data) == (200, "image/png", picture.data)
+    other = api.get(api_row["picture_url"], headers={"Authorization": f"Bearer {tokens['beijing']}"})
+    assert other.status_code == 404
+    missing = api.get(f"/api/v1/submissions/{sub_id}/pictures/{'0' * 64}",
+                      headers={"Authorization": f"Bearer {tokens['provincial']}"})
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "SCAN_PICTURE_NOT_FOUND"
 
 
 def test_a_pdf_submission_has_no_marked_copy_but_says_why(site, store, corpus):

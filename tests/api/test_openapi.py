@@ -132,7 +132,7 @@ def test_every_api_route_is_documented(api):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_0-9]+)>", r"{\1}", rule.rule)
         routes |= {(path, method) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes, "no /api/ routes"
     assert routes - documented == set(), "routes missing from openapi.json"
