@@ -249,7 +249,9 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
     """File a parsed form as a submission inside the caller's transaction (superseding the current version).
 
     A scan of a form whose current submission for the same group is an electronic copy does not supersede it: it
-    is attached to it as its stamped copy and checked against it. ``pictures`` are the cells read from pictures."""
+    is attached to it as its stamped copy and checked against it. The other order too: an electronic copy after
+    the scan supersedes it and takes the scan as its stamped copy (the caller then checks it). ``pictures`` are
+    the cells read from pictures."""
     existing = _duplicate_of(s, campaign_id, recommender_id, sha)
     if existing is not None:
         return _duplicate(filename, sha, upload_id, existing)
@@ -281,6 +283,13 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
             s.add(StoredFile(sha256=asha, size=len(blob)))
             s.flush()
         sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=clean_name(name), media=media))
+    if kind and electronic(report) and scanned(current.report) and current.readable:
+        # The stamped scan came first: it becomes the stamped copy of the electronic one that follows it.
+        sub.attachments.append(Attachment(kind=kind, sha256=current.sha256, original_name=current.original_name,
+                                          media=media_of(store.files.get(current.sha256), current.original_name)
+                                          or "pdf"))
+        audit(s, uploader, "attach", f"submission:{sub.id}", kind=kind, name=current.original_name,
+              sha256=current.sha256, carried_from=current.id)
     if current is not None:
         current.is_current = False
         current.superseded_by = sub.id

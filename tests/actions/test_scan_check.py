@@ -149,6 +149,18 @@ def test_a_scan_sent_after_the_word_file_becomes_its_stamped_copy(store, corpus)
     assert (again.outcome, again.submission_id) == ("duplicate", first.submission_id)
 
 
+def test_a_word_file_sent_after_its_scan_takes_the_scan_as_its_stamped_copy(store, corpus):
+    scan_first = receive(store, corpus.scan, "推荐书盖章件.pdf", campaign_id=CAMPAIGN, recommender_id=UNIT,
+                         uploader="provincial", received_at=WHEN)
+    assert scan_first.outcome == "new" and scan_first.status == "needs_review"  # read alone: every value to review
+    word = receive(store, corpus.docx, "推荐书.docx", campaign_id=CAMPAIGN, recommender_id=UNIT,
+                   uploader="provincial", received_at=WHEN + dt.timedelta(hours=1))
+    assert word.outcome == "superseded" and word.submission_id != scan_first.submission_id
+    detail = detail_of(store, word.submission_id)
+    assert [(a["kind"], a["file"]) for a in detail["attachments"]] == [("stamped_scan", "推荐书盖章件.pdf")]
+    _assert_the_check_found(detail, corpus)
+
+
 @pytest.fixture
 def site(store):
     with store.session.begin() as s:
