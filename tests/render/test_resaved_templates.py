@@ -1,9 +1,11 @@
 """A shipped template opened and saved again in LibreOffice still checks and renders.
 
-A plain open-and-save in LibreOffice 7.4 drops every content control's tag and writes the quotes inside a template
-expression as entities (``boxes(&apos;legal_person&apos;)``). The controls and their expressions stay: the service
-tags the controls again from the fields their expressions name, reads the expressions as they were written, and the
-forms render exactly as from the shipped templates.
+A plain open-and-save in LibreOffice 7.4 (Debian 12) drops every content control's tag and writes the quotes inside
+a template expression as entities (``boxes(&apos;legal_person&apos;)``); LibreOffice 25 (Debian 13) keeps the tags.
+Both are tested on every machine: the re-save as this machine's LibreOffice leaves it, and the same files with the
+tags taken out and the quotes written as entities, as 7.4 leaves them. The controls and their expressions stay: the
+service tags the controls again from the fields their expressions name, reads the expressions as they were written,
+and the forms render exactly as from the shipped templates.
 """
 
 from __future__ import annotations
@@ -42,6 +44,37 @@ def resaved(tmp_path_factory, lo_profile) -> Path:
     return root
 
 
+def _as_74_leaves_it(path: Path) -> None:
+    """A re-saved .docx made what LibreOffice 7.4 leaves: no control tags, quotes in the text written as entities."""
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    root = etree.fromstring(parts["word/document.xml"])
+    for tag in list(root.iter(W + "tag")):
+        tag.getparent().remove(tag)
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    head, _, body = xml.partition(b"?>")
+    parts["word/document.xml"] = head + b"?>" + body.replace(b"'", b"&apos;")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+@pytest.fixture(scope="module")
+def untagged(tmp_path_factory, resaved) -> Path:
+    """The re-saved data as LibreOffice 7.4 would have left the Word templates."""
+    root = tmp_path_factory.mktemp("untagged")
+    for part in ("data", "schemas", "templates"):
+        shutil.copytree(resaved / part, root / part)
+    for form in ("recommendation_letter", "work_summary"):
+        _as_74_leaves_it(root / "templates" / TEMPLATES[form])
+    return root
+
+
+@pytest.fixture(params=["resaved", "untagged"])
+def tree(request) -> tuple[str, Path]:
+    return request.param, request.getfixturevalue(request.param)
+
+
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory):
     from service import create_app
@@ -66,25 +99,38 @@ def controls(content: bytes) -> dict[str, list[str]]:
     return out
 
 
-def test_a_resave_drops_the_tags_and_escapes_the_expressions(resaved):
-    """The situation the service must cope with, as LibreOffice leaves it."""
+def test_a_resave_keeps_the_controls_and_their_expressions(resaved, untagged):
+    """The situation the service must cope with, as LibreOffice leaves it (and as 7.4 did)."""
     with zipfile.ZipFile(resaved / "templates" / TEMPLATES["recommendation_letter"]) as zf:
+        xml = zf.read("word/document.xml")
+    assert b"<w:sdt>" in xml
+    assert (b"{{ legal_person|boxes(&apos;legal_person&apos;) }}" in xml
+            or b"{{ legal_person|boxes('legal_person') }}" in xml)
+    with zipfile.ZipFile(untagged / "templates" / TEMPLATES["recommendation_letter"]) as zf:
         xml = zf.read("word/document.xml")
     assert b"<w:sdt>" in xml and b"w:tag" not in xml
     assert b"{{ legal_person|boxes(&apos;legal_person&apos;) }}" in xml
 
 
-def test_every_resaved_template_passes_the_check(cli, resaved):
-    result = cli.invoke(args=["forms", "check", "--root", str(resaved)])
+def test_every_resaved_template_passes_the_check(cli, tree):
+    kind, root = tree
+    result = cli.invoke(args=["forms", "check", "--root", str(root)])
     assert result.exit_code == 0, result.output
     assert result.output.count("：通过") == 3, result.output
-    assert "legal_person（是否具有法人资格）：模板表达式，标签“是否具有法人资格”（第1个表格第3行第4格）" in result.output
+    how = "模板表达式" if kind == "untagged" or "w:tag" not in _document_xml(root) else "内容控件"
+    assert f"legal_person（是否具有法人资格）：{how}，标签“是否具有法人资格”（第1个表格第3行第4格）" in result.output
     assert "rows[].rank（推荐排序）：定义名称，标签“推荐排序”" in result.output
     assert "- 问题：" not in result.output and "- 提示：" not in result.output
 
 
+def _document_xml(root: Path) -> str:
+    with zipfile.ZipFile(root / "templates" / TEMPLATES["recommendation_letter"]) as zf:
+        return zf.read("word/document.xml").decode("utf-8")
+
+
 @pytest.mark.parametrize("form_id", list(TEMPLATES))
-def test_a_resaved_template_renders_as_the_shipped_one(cli, resaved, form_id, tmp_path):
+def test_a_resaved_template_renders_as_the_shipped_one(cli, tree, form_id, tmp_path):
+    resaved = tree[1]
     data = tmp_path / "record.json"
     data.write_text(json.dumps(sample(form_id), ensure_ascii=False), encoding="utf-8")
     out = tmp_path / f"out.{TEMPLATES[form_id][:4]}"
