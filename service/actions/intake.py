@@ -277,13 +277,14 @@ def file_submission(s: Session, store: Store, result: ParseResult, *, sha: str, 
                      record=result.record, report=report, cross_problems=[], received_at=received)
     s.add(sub)
     s.flush()
-    for kind, name, blob, media in attachments:
+    for attachment_kind, name, blob, media in attachments:
         asha = store.files.put(blob)
         if s.get(StoredFile, asha) is None:
             s.add(StoredFile(sha256=asha, size=len(blob)))
             s.flush()
-        sub.attachments.append(Attachment(kind=kind, sha256=asha, original_name=clean_name(name), media=media))
-    if kind and electronic(report) and scanned(current.report) and current.readable:
+        sub.attachments.append(Attachment(kind=attachment_kind, sha256=asha, original_name=clean_name(name),
+                                          media=media))
+    if current is not None and kind and electronic(report) and scanned(current.report) and current.readable:
         # The stamped scan came first: it becomes the stamped copy of the electronic one that follows it.
         sub.attachments.append(Attachment(kind=kind, sha256=current.sha256, original_name=current.original_name,
                                           media=media_of(store.files.get(current.sha256), current.original_name)
