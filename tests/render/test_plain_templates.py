@@ -134,8 +134,8 @@ def test_a_plain_word_template_has_no_anchors(operator):
     assert b"<w:sdt" not in xml and b"{{" not in xml
 
 
-def test_scaffold_proposes_fields_with_types_from_the_wording(runner_module, operator):
-    schema = scaffolded(runner_module, operator / "made" / "apply.docx", operator / "made" / "apply.proposed.json")
+def test_scaffold_proposes_fields_with_types_from_the_wording(cli, operator):
+    schema = scaffolded(cli, operator / "made" / "apply.docx", operator / "made" / "apply.proposed.json")
     p = schema["properties"]
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "实训基地建设项目申报表"
@@ -151,11 +151,11 @@ def test_scaffold_proposes_fields_with_types_from_the_wording(runner_module, ope
     assert team["type"] == "array" and list(team["items"]["properties"]) == ["姓名", "职务", "手机号码"]
     assert team["items"]["properties"]["手机号码"]["pattern"] == "^1[3-9]\\d{9}$"
     # a second run does not overwrite what the operator may have edited
-    again = runner_module.invoke(args=["forms", "scaffold", str(operator / "made" / "apply.docx"),
+    again = cli.invoke(args=["forms", "scaffold", str(operator / "made" / "apply.docx"),
                                 "-o", str(operator / "made" / "apply.proposed.json")])
     assert again.exit_code != 0 and "已存在" in again.output
 
-    roster = scaffolded(runner_module, operator / "made" / "roster.xlsx", operator / "made" / "roster.proposed.json")
+    roster = scaffolded(cli, operator / "made" / "roster.xlsx", operator / "made" / "roster.proposed.json")
     rp = roster["properties"]
     assert list(rp)[:5] == ["填报单位", "填表人", "联系电话", "填表日期", "是否同意公开"]
     assert rp["是否同意公开"]["enum"] == ["是", "否"] and rp["填表日期"]["format"] == "date"
@@ -165,11 +165,11 @@ def test_scaffold_proposes_fields_with_types_from_the_wording(runner_module, ope
 
 
 @pytest.fixture(scope="module")
-def installed(runner_module, operator) -> Path:
+def installed(cli, operator) -> Path:
     """The schemas as scaffolded and edited, and the campaign file that names the forms: the new call, as data."""
     made = operator / "made"
-    apply = edited_apply(scaffolded(runner_module, made / "apply.docx", made / "apply.schema.json"))
-    roster = scaffolded(runner_module, made / "roster.xlsx", made / "roster.schema.json")
+    apply = edited_apply(scaffolded(cli, made / "apply.docx", made / "apply.schema.json"))
+    roster = scaffolded(cli, made / "roster.xlsx", made / "roster.schema.json")
     rows_key = next(k for k, v in roster["properties"].items() if v["type"] == "array")
     roster["properties"]["bases"] = roster["properties"].pop(rows_key)
     (operator / "schemas" / "training_apply.schema.json").write_text(json.dumps(apply, ensure_ascii=False), "utf-8")
@@ -185,8 +185,8 @@ def installed(runner_module, operator) -> Path:
     return operator
 
 
-def test_check_says_each_field_is_found_by_its_label(runner_module, installed):
-    result = runner_module.invoke(args=["forms", "check", CAMPAIGN, "--root", str(installed)])
+def test_check_says_each_field_is_found_by_its_label(cli, installed):
+    result = cli.invoke(args=["forms", "check", CAMPAIGN, "--root", str(installed)])
     assert result.exit_code == 0, result.output
     out = result.output
     assert "training_apply（实训基地建设项目申报表，docx）：通过" in out
@@ -211,29 +211,18 @@ ROSTER_RECORD = {
 
 
 @pytest.fixture(scope="module")
-def rendered(runner_module, installed) -> dict[str, Path]:
+def rendered(cli, installed) -> dict[str, Path]:
     out = {}
     for form_id, record, ext in (("training_apply", APPLY_RECORD, "docx"), ("training_roster", ROSTER_RECORD, "xlsx")):
         data = installed / f"{form_id}.json"
         data.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
         out[form_id] = installed / f"{form_id}.prefilled.{ext}"
-        result = runner_module.invoke(args=["forms", "render", CAMPAIGN, form_id, "--root", str(installed),
+        result = cli.invoke(args=["forms", "render", CAMPAIGN, form_id, "--root", str(installed),
                                             "--data", str(data), "-o", str(out[form_id])])
         assert result.exit_code == 0, result.output
     return out
 
 
-@pytest.fixture(scope="module")
-def runner_module(tmp_path_factory):
-    from service import create_app
-    from tests.support.samples import new_store
-
-    store = new_store(tmp_path_factory.mktemp("store"))
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": store.url,
-                      "FILE_STORE": str(store.files.root)})
-    app.extensions["jth_store"] = store
-    yield app.test_cli_runner()
-    store.dispose()
 
 
 def controls(path: Path) -> dict[str, str]:
@@ -319,8 +308,8 @@ def parsed(runner, installed: Path, path: Path) -> dict:
     return json.loads(result.output)
 
 
-def test_the_word_form_filled_by_its_labels_reads_back_whole(runner_module, installed, filled):
-    doc = parsed(runner_module, installed, filled["training_apply"])
+def test_the_word_form_filled_by_its_labels_reads_back_whole(cli, installed, filled):
+    doc = parsed(cli, installed, filled["training_apply"])
     assert doc["readable"] and doc["form"] == "training_apply" and doc["identified_by"] == "stamp"
     missing = [f["path"] for f in doc["fields"] if f["found"] == "not_found"]
     assert missing == [], missing
@@ -338,8 +327,8 @@ def test_the_word_form_filled_by_its_labels_reads_back_whole(runner_module, inst
     assert doc["errors"] == [], doc["errors"]
 
 
-def test_the_excel_form_filled_by_its_labels_reads_back_whole(runner_module, installed, filled):
-    doc = parsed(runner_module, installed, filled["training_roster"])
+def test_the_excel_form_filled_by_its_labels_reads_back_whole(cli, installed, filled):
+    doc = parsed(cli, installed, filled["training_roster"])
     assert doc["readable"] and doc["form"] == "training_roster"
     missing = [f["path"] for f in doc["fields"] if f["found"] == "not_found"]
     assert missing == [], missing
@@ -354,7 +343,7 @@ def test_the_excel_form_filled_by_its_labels_reads_back_whole(runner_module, ins
     assert doc["errors"] == [], doc["errors"]
 
 
-def test_a_copy_without_its_anchors_still_reads_back_by_the_labels(runner_module, installed, filled, tmp_path):
+def test_a_copy_without_its_anchors_still_reads_back_by_the_labels(cli, installed, filled, tmp_path):
     """Pasted into a new file or saved by a suite that drops controls: the labels learned from the template lead
     to every value."""
     source = filled["training_apply"]
@@ -372,7 +361,7 @@ def test_a_copy_without_its_anchors_still_reads_back_by_the_labels(runner_module
                     parent.remove(sdt)
                 data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
             dst.writestr(item, data)
-    doc = parsed(runner_module, installed, bare)
+    doc = parsed(cli, installed, bare)
     assert [f["path"] for f in doc["fields"] if f["found"] == "not_found"] == []
     assert doc["record"]["unit_name"] == "辽宁装备制造职业技术学院" and doc["record"]["是否独立法人"] == "是"
     assert len(doc["record"]["team"]) == 4 and doc["record"]["填表日期"] == "2021-06-01"

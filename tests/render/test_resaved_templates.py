@@ -75,17 +75,6 @@ def tree(request) -> tuple[str, Path]:
     return request.param, request.getfixturevalue(request.param)
 
 
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory):
-    from service import create_app
-    from tests.support.samples import new_store
-
-    store = new_store(tmp_path_factory.mktemp("store"))
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": store.url,
-                      "FILE_STORE": str(store.files.root)})
-    app.extensions["jth_store"] = store
-    yield app.test_cli_runner()
-    store.dispose()
 
 
 def controls(content: bytes) -> dict[str, list[str]]:
