@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from service.forms.catalog import catalog  # noqa: E402
 from service.render.form import render  # noqa: E402
 from service.store.auth import create_token, create_user  # noqa: E402
-from tests.support.nginx import Nginx, free_port, wait_for  # noqa: E402
+from tests.support.nginx import Nginx, free_port, multipart, wait_for  # noqa: E402
 from tests.support.records import letter  # noqa: E402
 from tests.support.samples import FONTS_CONF, new_store  # noqa: E402
 
@@ -65,6 +64,7 @@ class Unit:
 class Tally:
     latencies: list[tuple[str, float]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    wall: float = 0.0  # seconds from the first arrival to the last answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, took: float, error: str = "") -> None:
@@ -98,13 +98,6 @@ def make_units(count: int, speed: float, rng: random.Random) -> list[Unit]:
         arrives = HOUR * (rng.random() ** 0.5) / speed  # density rising linearly toward the deadline
         units.append(Unit(row["id"], f"load-{k:03d}", arrives, files))
     return units
-
-
-def multipart(name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 class Client:
@@ -150,14 +143,14 @@ def person(unit: Unit, client: Client, tally: Tally, start: float, think: float,
     client.call(tally, "list", "GET", f"{API}/campaigns/jth-2020/submissions", unit.token)
     for name, first, corrected in unit.letters:
         pause()
-        body, ctype = multipart(name, first)
+        body, ctype = multipart({}, {"file": (name, first)})
         answer = client.call(tally, "upload", "POST", f"{API}/campaigns/jth-2020/submissions", unit.token, body, ctype)
         pause()
         if answer and answer.get("id"):
             client.call(tally, "report", "GET", f"{API}/submissions/{answer['id']}", unit.token)
         if corrected is not None:
             pause()
-            body, ctype = multipart(name, corrected)
+            body, ctype = multipart({}, {"file": (name, corrected)})
             client.call(tally, "upload", "POST", f"{API}/campaigns/jth-2020/submissions", unit.token, body, ctype)
 
 
@@ -195,7 +188,7 @@ def run(label: str, units: list[Unit], folder: Path, workers: int, behind_nginx:
             t.start()
         for t in threads:
             t.join()
-        tally.wall = time.monotonic() - start  # type: ignore[attr-defined]
+        tally.wall = time.monotonic() - start
     finally:
         if nginx is not None:
             nginx.stop()
@@ -214,7 +207,7 @@ def percentile(values: list[float], q: float) -> float:
 def report(label: str, tally: Tally) -> None:
     every = [t for _, t in tally.latencies]
     uploads = [t for kind, t in tally.latencies if kind == "upload"]
-    print(f"{label}: {len(every)} requests ({len(uploads)} uploads) in {tally.wall:.0f} s, "  # type: ignore[attr-defined]
+    print(f"{label}: {len(every)} requests ({len(uploads)} uploads) in {tally.wall:.0f} s, "
           f"errors {len(tally.errors)}")
     print(f"  every request  ms: p50 {percentile(every, 0.5):.0f}  p95 {percentile(every, 0.95):.0f}  "
           f"max {max(every, default=0) * 1000:.0f}  mean {statistics.fmean(every) * 1000 if every else 0:.0f}")

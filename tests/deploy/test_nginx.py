@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import urllib.parse
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from sqlalchemy import select
 
 from service.store import Store
 from service.store.models import AuditEntry
-from tests.support.nginx import CLIENT, Nginx, free_port, wait_for
+from tests.support.nginx import CLIENT, Nginx, free_port, multipart, wait_for
 from tests.support.samples import FONTS_CONF, ROOT, new_store
 
 PASSWORD = "辽宁-报送-2020-nginx"
@@ -57,16 +56,6 @@ def deployed(tmp_path_factory):
         app.terminate()
         app.wait(timeout=30)
         store.dispose()
-
-
-def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    for key, (name, data) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"; filename="{name}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def test_https_answers_the_login_page_without_telling_nginx_version(deployed):
@@ -111,7 +100,7 @@ def test_the_app_sees_the_browsers_address_not_nginx(deployed):
 def test_an_upload_over_the_limit_gets_the_apps_chinese_answer(deployed):
     nginx, _, token = deployed
     big = os.urandom(25 * MB)
-    body, kind = _multipart({}, {"file": ("扫描件.docx", big)})
+    body, kind = multipart({}, {"file": ("扫描件.docx", big)})
 
     status, headers, page = nginx.request("POST", "/login", body, {"Content-Type": kind})
     assert status == 413
@@ -126,7 +115,7 @@ def test_an_upload_over_the_limit_gets_the_apps_chinese_answer(deployed):
     assert error["code"] == "REQUEST_TOO_LARGE" and "20 MB" in error["message"]
 
     # Under the limit (nginx's own default would refuse anything over 1 MB): the app reads it.
-    body, kind = _multipart({}, {"file": ("推荐书.docx", os.urandom(5 * MB))})
+    body, kind = multipart({}, {"file": ("推荐书.docx", os.urandom(5 * MB))})
     status, headers, answer = nginx.request("POST", "/api/v1/campaigns/jth-2020/submissions", body,
                                             {"Content-Type": kind, "Authorization": f"Bearer {token}"})
     assert status == 201, answer[:300]

@@ -16,12 +16,11 @@ import shlex
 import signal
 import subprocess
 import time
-import uuid
 import zipfile
 from pathlib import Path
 
 from service.render.form import render
-from tests.support.nginx import Nginx, free_port, wait_for
+from tests.support.nginx import Nginx, free_port, multipart, wait_for
 from tests.support.records import letter
 from tests.support.redis import LoopbackRedis
 from tests.support.samples import ROOT, new_store
@@ -52,15 +51,6 @@ def _environment(unit: dict[str, list[str]], settings: dict[str, str]) -> dict[s
             env[key] = value
     env.update(settings)
     return env
-
-
-def _multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                 "Content-Type: application/zip\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def test_the_units_start_the_service_behind_nginx_with_a_celery_worker(tmp_path):
@@ -103,7 +93,7 @@ def test_the_units_start_the_service_behind_nginx_with_a_celery_worker(tmp_path)
                 for i in range(3):
                     record = dict(letter(), group_name=f"辽宁第{i + 1}号示范职业教育集团")
                     zf.writestr(f"推荐书{i + 1}.docx", render("jth-2020", "recommendation_letter", record).content)
-            body, ctype = _multipart({"recommender": "edu-ln"}, "推荐书.zip", bundle.getvalue())
+            body, ctype = multipart({"recommender": "edu-ln"}, {"file": ("推荐书.zip", bundle.getvalue())})
             status, _headers, answer = nginx.request("POST", "/api/v1/campaigns/jth-2020/ingest", body,
                                                      {"Authorization": f"Bearer {token}", "Content-Type": ctype})
             assert status == 202, answer

@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,15 @@ class Nginx:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
         finally:
             conn.close()
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body (form fields, then files as field → (file name, bytes)) and its Content-Type, as
+    a browser or an API client sends an upload."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    for key, (name, data) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"; filename="{name}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
