@@ -17,12 +17,12 @@ from sqlalchemy import or_, update
 from service.store import Store
 from service.store.models import Job, utcnow
 
-STALE = dt.timedelta(seconds=60)  # the default; an installation sets Store.claim_timeout (JTH_JOB_CLAIM_TIMEOUT)
+STALE = dt.timedelta(seconds=60)  # the default of Store.claim_timeout (JTH_JOB_CLAIM_TIMEOUT)
 
 
 def stale_after(store: Store) -> dt.timedelta:
     """How long a claim's owner may stay silent before another process or host takes the job over."""
-    return dt.timedelta(seconds=store.claim_timeout) if getattr(store, "claim_timeout", None) else STALE
+    return dt.timedelta(seconds=store.claim_timeout)
 
 
 def _owner_alive(owner: str | None) -> bool:

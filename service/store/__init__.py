@@ -69,7 +69,7 @@ class Store:
         self.files: FileStore = open_file_store(files) if isinstance(files, str | Path) else files
         # Seconds a job's claim may go without a heartbeat before another process or host takes the job over
         # (service.jobs.claim); JTH_JOB_CLAIM_TIMEOUT. Shorter is quicker to recover from a lost worker.
-        self.claim_timeout: float = 60.0
+        self.claim_timeout: float = 60.0  # service.jobs.claim.STALE
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
